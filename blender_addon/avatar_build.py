@@ -1,0 +1,233 @@
+"""Build and update an avatar in a Blender scene from an :class:`inference.avatar.Avatar`.
+
+``build_avatar`` creates one collection holding an armature and one mesh object per rig
+part (head, eyes, teeth, tongue), each with shape keys for every catalogue parameter
+and, on the head, all 52 ARKit expressions; asset slots are empty objects parented to
+the head bone. ``update_avatar`` applies a changed avatar in place: shape-key values,
+bone rest positions (so eyes and jaw pivot where the new face puts them), colours.
+
+The avatar's JSON lives on the collection (custom property ``photo2avatar``), so a saved
+.blend can be reopened and updated.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from inference.avatar import Avatar, avatar_from_dict
+from rigs.arkit import ARKIT_NAMES
+from rigs.catalogue import shape_catalogue, target_weights
+from rigs.rig_asset import HeadRig, load_rig
+
+from . import looks
+
+PROP = "photo2avatar"
+ASSET_SLOTS = ("hair", "eyebrows", "beard", "glasses")
+MIN_KEY_EFFECT = 1e-6  # metres; a target that moves a part less than this gets no key there
+
+
+@dataclass
+class AvatarObjects:
+    """Handles to the Blender data of one avatar."""
+    collection: bpy.types.Collection
+    armature: bpy.types.Object
+    parts: dict[str, bpy.types.Object]
+    slots: dict[str, bpy.types.Object]
+
+    @property
+    def head(self) -> bpy.types.Object:
+        return self.parts["head"]
+
+    def avatar(self) -> Avatar:
+        """The avatar vector currently applied."""
+        return avatar_from_dict(json.loads(self.collection[PROP]))
+
+
+def shape_key_names(param) -> dict[str, tuple[str, ...]]:
+    """Shape-key name -> MakeHuman targets it sums, for one catalogue parameter."""
+    if param.min < 0:
+        return {f"{param.name}+": param.incr, f"{param.name}-": param.decr}
+    return {param.name: param.incr}
+
+
+def _part_mesh(rig: HeadRig, part_name: str, verts: np.ndarray, name: str) -> bpy.types.Mesh:
+    part = rig.parts[part_name]
+    ids = part.vertex_ids
+    me = bpy.data.meshes.new(name)
+    me.vertices.add(len(ids))
+    me.vertices.foreach_set("co", verts[ids].astype(np.float32).ravel())
+    me.loops.add(len(part.loop_vert))
+    me.loops.foreach_set("vertex_index", part.local_loops)
+    me.polygons.add(len(part.loop_start))
+    me.polygons.foreach_set("loop_start", part.loop_start.astype(np.int32))
+    uv = me.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", part.loop_uv.astype(np.float32).ravel())
+    me.update(calc_edges=True)
+    me.validate(verbose=False)
+    me.polygons.foreach_set("material_index", part.material.astype(np.int32))
+    me.shade_smooth()
+    return me
+
+
+def _add_shape_keys(obj: bpy.types.Object, rig: HeadRig, part_name: str, always: set[str]) -> None:
+    ids = rig.parts[part_name].vertex_ids
+    basis = obj.shape_key_add(name="Basis", from_mix=False)
+    basis_co = np.array(rig.verts[ids], dtype=np.float64)
+    keys: dict[str, tuple[str, ...]] = {}
+    for p in shape_catalogue():
+        keys.update(shape_key_names(p))
+    keys.update({n: (f"arkit/{n}",) for n in ARKIT_NAMES})
+    for key_name, targets in keys.items():
+        delta = np.zeros((len(ids), 3))
+        for t in targets:
+            delta += rig.target_dense(t)[ids]
+        if key_name not in always and np.abs(delta).max(initial=0.0) < MIN_KEY_EFFECT:
+            continue
+        kb = obj.shape_key_add(name=key_name, from_mix=False)
+        kb.data.foreach_set("co", (basis_co + delta).astype(np.float32).ravel())
+        kb.value = 0.0
+    obj.data.shape_keys.use_relative = True
+    del basis
+
+
+def _skin(obj: bpy.types.Object, rig: HeadRig, part_name: str) -> None:
+    ids = rig.parts[part_name].vertex_ids
+    groups = [obj.vertex_groups.new(name=b) for b in rig.bone_names]
+    wb, wv = rig.weight_bone[ids], rig.weight_value[ids]
+    for k in range(wb.shape[1]):
+        for b in np.unique(wb[:, k]):
+            sel = np.flatnonzero((wb[:, k] == b) & (wv[:, k] > 0))
+            # one add() per distinct weight keeps the Python loop short
+            for w in np.unique(wv[sel, k]):
+                groups[int(b)].add(sel[wv[sel, k] == w].tolist(), float(w), "ADD")
+
+
+def _set_bone_rest(arm_obj: bpy.types.Object, rig: HeadRig, verts: np.ndarray) -> None:
+    heads, tails = rig.bone_ends(verts)
+    view_layer = bpy.context.view_layer
+    prev_active = view_layer.objects.active
+    view_layer.objects.active = arm_obj
+    prev = arm_obj.mode
+    try:
+        bpy.ops.object.mode_set(mode="EDIT")
+        eb = arm_obj.data.edit_bones
+        for i, name in enumerate(rig.bone_names):
+            b = eb.get(name) or eb.new(name)
+            b.head, b.tail, b.roll = heads[i], tails[i], float(rig.bone_roll[i])
+        for i, name in enumerate(rig.bone_names):
+            p = int(rig.bone_parent[i])
+            eb[name].parent = eb[rig.bone_names[p]] if p >= 0 else None
+            eb[name].use_connect = False
+    finally:
+        bpy.ops.object.mode_set(mode=prev if prev != "EDIT" else "OBJECT")
+        view_layer.objects.active = prev_active
+
+
+def _shape_values(avatar: Avatar) -> dict[str, float]:
+    vals = {}
+    for p in shape_catalogue():
+        x = float(avatar.shape.get(p.name, p.default))
+        if p.min < 0:
+            vals[f"{p.name}+"], vals[f"{p.name}-"] = max(x, 0.0), max(-x, 0.0)
+        else:
+            vals[p.name] = x
+    for n in ARKIT_NAMES:
+        vals[n] = float(avatar.expression.get(n, 0.0))
+    return vals
+
+
+def _neutral_shape_verts(rig: HeadRig, avatar: Avatar) -> np.ndarray:
+    return rig.deformed(target_weights(avatar.shape))
+
+
+def build_avatar(avatar: Avatar, scene: bpy.types.Scene | None = None, name: str = "Avatar",
+                 look: str = "toon", rig: HeadRig | None = None) -> AvatarObjects:
+    """Create the avatar's collection in ``scene`` (default: the context scene)."""
+    scene = scene or bpy.context.scene
+    rig = rig or load_rig()
+    coll = bpy.data.collections.new(name)
+    scene.collection.children.link(coll)
+
+    arm = bpy.data.armatures.new(f"{name}_rig")
+    arm_obj = bpy.data.objects.new(f"{name}_rig", arm)
+    coll.objects.link(arm_obj)
+    verts = _neutral_shape_verts(rig, avatar)
+    _set_bone_rest(arm_obj, rig, verts)
+
+    parts = {}
+    for part_name in rig.parts:
+        me = _part_mesh(rig, part_name, rig.verts, f"{name}_{part_name}")
+        obj = bpy.data.objects.new(f"{name}_{part_name}", me)
+        coll.objects.link(obj)
+        obj.parent = arm_obj
+        _add_shape_keys(obj, rig, part_name, always=set(ARKIT_NAMES) if part_name == "head" else set())
+        _skin(obj, rig, part_name)
+        mod = obj.modifiers.new("Armature", "ARMATURE")
+        mod.object = arm_obj
+        obj["photo2avatar_part"] = part_name
+        parts[part_name] = obj
+
+    slots = {}
+    for s in ASSET_SLOTS:
+        e = bpy.data.objects.new(f"{name}_slot_{s}", None)
+        e.empty_display_size = 0.02
+        coll.objects.link(e)
+        e.parent, e.parent_type, e.parent_bone = arm_obj, "BONE", "head"
+        e.hide_render = True
+        slots[s] = e
+
+    objs = AvatarObjects(coll, arm_obj, parts, slots)
+    looks.apply_look(objs, avatar, look)
+    _apply_values(objs, avatar)
+    coll[PROP] = json.dumps(avatar.to_dict())
+    coll["photo2avatar_look"] = look
+    return objs
+
+
+def _apply_values(objs: AvatarObjects, avatar: Avatar) -> None:
+    vals = _shape_values(avatar)
+    for obj in objs.parts.values():
+        for kb in obj.data.shape_keys.key_blocks[1:]:
+            v = vals.get(kb.name)
+            if v is not None and kb.value != v:
+                kb.value = v
+
+
+def update_avatar(objs: AvatarObjects, avatar: Avatar, rig: HeadRig | None = None) -> None:
+    """Apply ``avatar`` to an existing build in place (no objects are recreated)."""
+    rig = rig or load_rig()
+    old = objs.avatar()
+    if old.shape != avatar.shape:
+        _set_bone_rest(objs.armature, rig, _neutral_shape_verts(rig, avatar))
+    _apply_values(objs, avatar)
+    if old.colors != avatar.colors:
+        looks.set_colors(objs, avatar)
+    objs.collection[PROP] = json.dumps(avatar.to_dict())
+
+
+def find_avatar(collection: bpy.types.Collection) -> AvatarObjects:
+    """Recover the handles of an avatar built earlier (e.g. after reopening a .blend)."""
+    if PROP not in collection:
+        raise ValueError(f"collection {collection.name!r} is not a photo2avatar avatar")
+    arm = next(o for o in collection.objects if o.type == "ARMATURE")
+    parts = {o["photo2avatar_part"]: o for o in collection.objects if "photo2avatar_part" in o}
+    slots = {s: o for o in collection.objects for s in ASSET_SLOTS if o.name.endswith(f"_slot_{s}")}
+    return AvatarObjects(collection, arm, parts, slots)
+
+
+def evaluated_vertices(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
+    """(V, 3) world-space vertex positions after shape keys and the armature."""
+    depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
+    ev = obj.evaluated_get(depsgraph)
+    me = ev.to_mesh()
+    try:
+        co = np.empty(len(me.vertices) * 3, dtype=np.float32)
+        me.vertices.foreach_get("co", co)
+        co = co.reshape(-1, 3).astype(np.float64)
+        m = np.array(ev.matrix_world)
+        return co @ m[:3, :3].T + m[:3, 3]
+    finally:
+        ev.to_mesh_clear()

@@ -1,0 +1,190 @@
+"""The avatar's two looks, both renderable headless in Cycles (CPU) and Workbench.
+
+* ``toon`` — the signature cel look. Cycles has no Shader-to-RGB, so shading is computed
+  in the material: world-space normal · a fixed key-light direction -> constant Color
+  Ramp (three bands) -> multiplied with the base colour -> Emission. An inverted-hull
+  outline (Solidify with flipped normals) shows only its front faces via Backfacing.
+* ``pbr`` — soft Principled BSDF (a little subsurface on skin), lit by the render rig.
+
+Colours come from ``avatar.colors`` (sRGB hex, converted to linear for the sockets); the
+same value is written to ``diffuse_color`` so Workbench shows it too.
+"""
+from __future__ import annotations
+
+import bpy
+
+from inference.avatar import Avatar, hex_to_rgb, srgb_to_linear
+
+LOOKS = ("toon", "pbr")
+KEY_LIGHT = (-0.3, -0.85, 0.45)   # toward the light, world space: upper front, avatar's right
+OUTLINE_THICKNESS = 0.0012        # metres
+# material slot name -> (colour key in avatar.colors, or a fixed sRGB hex)
+SLOTS = {
+    "skin": "skin", "lips": "lips", "mouth": "#3a1416", "teeth": "#efe9dc", "tongue": "#c4666a",
+    "sclera": "#f4f1ec", "iris": "eyes", "pupil": "#0b0b0c",
+}
+PART_SLOTS = {"head": ("skin", "mouth", "lips"), "teeth_upper": ("teeth",), "teeth_lower": ("teeth",),
+              "tongue": ("tongue",), "eye_L": ("eye",), "eye_R": ("eye",)}
+IRIS_V, PUPIL_V = 0.165, 0.075  # UV v of the iris and pupil edges (pole = v 0 = gaze)
+
+
+def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
+    src = SLOTS[slot]
+    hexv = avatar.colors[src] if not src.startswith("#") else src
+    return (*srgb_to_linear(hex_to_rgb(hexv)), 1.0)
+
+
+def _base_color_node(nt, avatar: Avatar, slot: str):
+    """A node whose Color output is the slot's base colour (the eye: sclera/iris/pupil by UV)."""
+    if slot != "eye":
+        rgb = nt.nodes.new("ShaderNodeRGB")
+        rgb.name = rgb.label = f"color:{slot}"
+        rgb.outputs[0].default_value = _rgba(avatar, slot)
+        return rgb.outputs[0]
+    uv = nt.nodes.new("ShaderNodeUVMap")
+    sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+    nt.links.new(uv.outputs["UV"], sep.inputs[0])
+    ramp = nt.nodes.new("ShaderNodeValToRGB")
+    ramp.name = ramp.label = "color:eye"
+    ramp.color_ramp.interpolation = "CONSTANT"
+    els = ramp.color_ramp.elements
+    els[0].position, els[0].color = 0.0, _rgba(avatar, "pupil")
+    els[1].position, els[1].color = IRIS_V, _rgba(avatar, "sclera")
+    mid = els.new(PUPIL_V)
+    mid.color = _rgba(avatar, "iris")
+    nt.links.new(sep.outputs["Y"], ramp.inputs["Fac"])
+    return ramp.outputs["Color"]
+
+
+def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
+    mat = bpy.data.materials.new(name)
+    nt = mat.node_tree
+    nt.nodes.clear()
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    geo = nt.nodes.new("ShaderNodeNewGeometry")
+    light = nt.nodes.new("ShaderNodeCombineXYZ")
+    for i, c in enumerate(KEY_LIGHT):
+        light.inputs[i].default_value = c
+    norm = nt.nodes.new("ShaderNodeVectorMath")
+    norm.operation = "NORMALIZE"
+    nt.links.new(light.outputs[0], norm.inputs[0])
+    dot = nt.nodes.new("ShaderNodeVectorMath")
+    dot.operation = "DOT_PRODUCT"
+    nt.links.new(geo.outputs["Normal"], dot.inputs[0])
+    nt.links.new(norm.outputs[0], dot.inputs[1])
+    bands = nt.nodes.new("ShaderNodeValToRGB")
+    bands.name = "toon_bands"
+    bands.color_ramp.interpolation = "CONSTANT"
+    e = bands.color_ramp.elements
+    # the broad lit band is exactly 1.0 so a render shows colors.* unchanged
+    e[0].position, e[0].color = 0.0, (0.58, 0.53, 0.60, 1.0)   # core shadow, slightly cool
+    e[1].position, e[1].color = 0.9, (1.12, 1.12, 1.12, 1.0)   # small highlight
+    lit = e.new(0.12)
+    lit.color = (1.0, 1.0, 1.0, 1.0)
+    nt.links.new(dot.outputs["Value"], bands.inputs["Fac"])
+    mix = nt.nodes.new("ShaderNodeMix")
+    mix.data_type, mix.blend_type = "RGBA", "MULTIPLY"
+    mix.inputs["Factor"].default_value = 1.0
+    nt.links.new(_base_color_node(nt, avatar, slot), mix.inputs["A"])
+    nt.links.new(bands.outputs["Color"], mix.inputs["B"])
+    emit = nt.nodes.new("ShaderNodeEmission")
+    nt.links.new(mix.outputs["Result"], emit.inputs["Color"])
+    nt.links.new(emit.outputs[0], out.inputs["Surface"])
+    mat.diffuse_color = _rgba(avatar, "iris" if slot == "eye" else slot)
+    mat["photo2avatar_slot"] = slot
+    return mat
+
+
+def _pbr_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
+    mat = bpy.data.materials.new(name)
+    nt = mat.node_tree
+    bsdf = nt.nodes["Principled BSDF"]
+    nt.links.new(_base_color_node(nt, avatar, slot), bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = {"eye": 0.08, "teeth": 0.3}.get(slot, 0.5)
+    if slot == "skin":
+        bsdf.inputs["Subsurface Weight"].default_value = 0.12
+        bsdf.inputs["Subsurface Radius"].default_value = (0.8, 0.35, 0.2)
+        bsdf.inputs["Subsurface Scale"].default_value = 0.004
+    mat.diffuse_color = _rgba(avatar, "iris" if slot == "eye" else slot)
+    mat["photo2avatar_slot"] = slot
+    return mat
+
+
+def _outline_material(name: str) -> bpy.types.Material:
+    mat = bpy.data.materials.new(name)
+    nt = mat.node_tree
+    nt.nodes.clear()
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    geo = nt.nodes.new("ShaderNodeNewGeometry")
+    ink = nt.nodes.new("ShaderNodeEmission")
+    ink.inputs["Color"].default_value = (0.02, 0.015, 0.015, 1.0)
+    clear = nt.nodes.new("ShaderNodeBsdfTransparent")
+    mix = nt.nodes.new("ShaderNodeMixShader")
+    nt.links.new(geo.outputs["Backfacing"], mix.inputs["Fac"])
+    nt.links.new(ink.outputs[0], mix.inputs[1])
+    nt.links.new(clear.outputs[0], mix.inputs[2])
+    nt.links.new(mix.outputs[0], out.inputs["Surface"])
+    mat.diffuse_color = (0.02, 0.015, 0.015, 1.0)
+    mat["photo2avatar_slot"] = "outline"
+    return mat
+
+
+def _assign_materials(mesh: bpy.types.Mesh, mats: list) -> None:
+    # Mesh.materials.clear() resets every polygon's material_index, so replace slot by slot;
+    # the materials this replaces are freed when nothing else uses them.
+    old = list(mesh.materials)
+    while len(mesh.materials) > len(mats):
+        mesh.materials.pop(index=len(mesh.materials) - 1)
+    for i, m in enumerate(mats):
+        if i < len(mesh.materials):
+            mesh.materials[i] = m
+        else:
+            mesh.materials.append(m)
+    for m in old:
+        if m is not None and m.users == 0:
+            bpy.data.materials.remove(m)
+
+
+def apply_look(objs, avatar: Avatar, look: str) -> None:
+    """(Re)assign the materials of every part for ``look`` ('toon' or 'pbr')."""
+    if look not in LOOKS:
+        raise ValueError(f"unknown look {look!r} (expected one of {', '.join(LOOKS)})")
+    make = _toon_material if look == "toon" else _pbr_material
+    prefix = objs.collection.name
+    outline = None
+    for part, obj in objs.parts.items():
+        mats = [make(f"{prefix}_{look}_{slot}_{part}", avatar, slot) for slot in PART_SLOTS[part]]
+        if look == "toon" and part == "head":
+            outline = outline or _outline_material(f"{prefix}_outline")
+            mats.append(outline)
+        _assign_materials(obj.data, mats)
+        old = obj.modifiers.get("Outline")
+        if old:
+            obj.modifiers.remove(old)
+        if look == "toon" and part == "head":
+            mod = obj.modifiers.new("Outline", "SOLIDIFY")
+            mod.thickness = OUTLINE_THICKNESS
+            mod.offset = 1.0
+            mod.use_flip_normals = True
+            mod.use_rim = False
+            mod.material_offset = len(PART_SLOTS[part])
+    objs.collection["photo2avatar_look"] = look
+
+
+def set_colors(objs, avatar: Avatar) -> None:
+    """Write ``avatar.colors`` into the existing materials (no node rebuild)."""
+    for obj in objs.parts.values():
+        for mat in obj.data.materials:
+            slot = mat.get("photo2avatar_slot")
+            if slot is None or slot == "outline":
+                continue
+            nodes = mat.node_tree.nodes
+            if slot == "eye":
+                ramp = nodes["color:eye"].color_ramp
+                for el in ramp.elements:
+                    if abs(el.position - PUPIL_V) < 1e-6:
+                        el.color = _rgba(avatar, "iris")
+                mat.diffuse_color = _rgba(avatar, "iris")
+            elif f"color:{slot}" in nodes:
+                nodes[f"color:{slot}"].outputs[0].default_value = _rgba(avatar, slot)
+                mat.diffuse_color = _rgba(avatar, slot)

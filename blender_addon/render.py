@@ -1,0 +1,200 @@
+"""Render an avatar headless: front, three-quarter or turntable, face centred.
+
+The camera and lights live in a ``photo2avatar_studio`` collection that is created once
+per scene and reused. Output colours use the ``Standard`` view transform so that a
+toon render shows the avatar's colour parameters unchanged (AgX would shift them).
+Files are written to a temp name and renamed, so a failed render leaves nothing behind.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from inference.avatar import hex_to_rgb, srgb_to_linear
+from rigs.arkit import ARKIT_NAMES
+
+from .avatar_build import AvatarObjects
+
+ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
+VIEWS = {"front": 0.0, "three-quarter": 35.0}
+STUDIO = "photo2avatar_studio"
+LENS_MM, SENSOR_MM = 85.0, 36.0
+FRAME_HEIGHT = 0.34          # metres of the subject visible vertically
+FACE_DROP = 0.035            # frame centre sits this far below the eyes (face centre)
+
+
+def face_centre(objs: AvatarObjects) -> Vector:
+    """World-space point between the eye pivots, lowered to the middle of the face."""
+    arm = objs.armature
+    pb = arm.pose.bones
+    mid = (arm.matrix_world @ pb["eye.L"].head + arm.matrix_world @ pb["eye.R"].head) / 2
+    return mid - Vector((0.0, 0.0, FACE_DROP))
+
+
+def _studio(scene: bpy.types.Scene):
+    coll = bpy.data.collections.get(STUDIO)
+    if coll is None:
+        coll = bpy.data.collections.new(STUDIO)
+    if coll.name not in scene.collection.children:
+        scene.collection.children.link(coll)
+    cam = coll.objects.get(f"{STUDIO}_camera")
+    if cam is None:
+        cam = bpy.data.objects.new(f"{STUDIO}_camera", bpy.data.cameras.new(f"{STUDIO}_camera"))
+        coll.objects.link(cam)
+        for name, energy, size, loc in (("key", 14.0, 0.6, (-0.7, -0.9, 0.6)),
+                                        ("fill", 4.0, 1.0, (0.9, -0.7, 0.1)),
+                                        ("rim", 8.0, 0.4, (0.3, 0.9, 0.5))):
+            light = bpy.data.lights.new(f"{STUDIO}_{name}", "AREA")
+            light.energy, light.size = energy, size
+            lo = bpy.data.objects.new(f"{STUDIO}_{name}", light)
+            lo["offset"] = loc
+            coll.objects.link(lo)
+    return coll, cam
+
+
+def _aim(obj, target: Vector) -> None:
+    obj.rotation_euler = (target - obj.location).to_track_quat("-Z", "Y").to_euler()
+
+
+def _place_studio(coll, cam, centre: Vector, yaw_deg: float) -> None:
+    cam.data.lens, cam.data.sensor_width, cam.data.sensor_fit = LENS_MM, SENSOR_MM, "VERTICAL"
+    cam.data.sensor_height = SENSOR_MM
+    dist = (FRAME_HEIGHT / 2) / math.tan(math.atan(SENSOR_MM / 2 / LENS_MM))
+    yaw = math.radians(yaw_deg)
+    cam.location = centre + Vector((dist * math.sin(yaw), -dist * math.cos(yaw), 0.0))
+    _aim(cam, centre)
+    cam.data.clip_start, cam.data.clip_end = 0.05, 10.0
+    for lo in coll.objects:
+        if lo.type == "LIGHT":
+            lo.location = centre + Vector(lo["offset"])
+            _aim(lo, centre)
+
+
+def _has_oidn() -> bool:
+    try:
+        import _cycles
+    except ImportError:
+        return False
+    return bool(getattr(_cycles, "with_openimagedenoise", False))
+
+
+def _configure(scene, engine: str, look: str, size: int, samples: int | None,
+               transparent: bool, background: str) -> None:
+    r = scene.render
+    r.engine = engine
+    r.resolution_x = r.resolution_y = size
+    r.resolution_percentage = 100
+    r.film_transparent = transparent
+    r.image_settings.file_format = "PNG"
+    r.image_settings.color_mode = "RGBA" if transparent else "RGB"
+    r.image_settings.color_depth = "8"
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    scene.view_settings.exposure, scene.view_settings.gamma = 0.0, 1.0
+    world = scene.world or bpy.data.worlds.new("World")
+    scene.world = world
+    bg = world.node_tree.nodes.get("Background") if world.node_tree else None
+    col = (*srgb_to_linear(hex_to_rgb(background)), 1.0)
+    if bg is not None:
+        bg.inputs["Color"].default_value = col
+        bg.inputs["Strength"].default_value = 1.0
+    world.color = col[:3]
+    if engine == "CYCLES":
+        c = scene.cycles
+        c.device = "CPU"
+        toon = look == "toon"
+        c.samples = samples or (4 if toon else 32)
+        c.use_adaptive_sampling = False
+        c.max_bounces = 0 if toon else 4
+        c.diffuse_bounces, c.glossy_bounces = (0, 0) if toon else (2, 2)
+        c.transmission_bounces, c.volume_bounces = 0, 0
+        c.transparent_max_bounces = 8
+        c.use_denoising = (not toon) and _has_oidn()
+        c.pixel_filter_type = "BLACKMAN_HARRIS"
+        # the outline material is see-through from inside; no caustics or light tricks needed
+        c.caustics_reflective = c.caustics_refractive = False
+    elif engine == "BLENDER_WORKBENCH":
+        sh = scene.display.shading
+        sh.light, sh.color_type = "STUDIO", "MATERIAL"
+        sh.show_cavity = False
+        scene.display.render_aa = "8"
+    elif engine == "BLENDER_EEVEE":
+        scene.eevee.taa_render_samples = samples or 16
+
+
+def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
+                  engine: str = "CYCLES", view: str = "front", neutral: bool = True,
+                  transparent: bool = False, background: str = "#e9e6e1",
+                  samples: int | None = None, turntable_frames: int = 8,
+                  scene: bpy.types.Scene | None = None) -> list[Path]:
+    """Render ``objs`` to PNG; returns the written files.
+
+    ``view`` is ``front``, ``three-quarter`` or ``turntable`` (``turntable_frames`` images
+    named ``<stem>_000.png``...). ``neutral`` zeroes the expression keys for the render
+    and restores them afterwards.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
+    if view not in (*VIEWS, "turntable"):
+        raise ValueError(f"unknown view {view!r} (expected front, three-quarter or turntable)")
+    if not 16 <= size <= 8192:
+        raise ValueError(f"size {size} is outside 16..8192 pixels")
+    scene = scene or bpy.context.scene
+    look = objs.collection.get("photo2avatar_look", "toon")
+    _configure(scene, engine, look, size, samples, transparent, background)
+    coll, cam = _studio(scene)
+    scene.camera = cam
+    # other avatars in the scene stay out of this render
+    hidden = []
+    for c in scene.collection.children:
+        if c not in (objs.collection, coll) and not c.hide_render and c.get("photo2avatar"):
+            c.hide_render = True
+            hidden.append(c)
+    saved = {}
+    if neutral:
+        kb = objs.head.data.shape_keys.key_blocks
+        for n in ARKIT_NAMES:
+            if kb[n].value:
+                saved[n] = kb[n].value
+                kb[n].value = 0.0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    yaws = ([VIEWS[view]] if view != "turntable"
+            else [360.0 * i / turntable_frames for i in range(turntable_frames)])
+    written = []
+    try:
+        centre = face_centre(objs)
+        for i, yaw in enumerate(yaws):
+            out = path if view != "turntable" else path.with_name(f"{path.stem}_{i:03d}.png")
+            _place_studio(coll, cam, centre, yaw)
+            tmp = out.with_name(f".{out.stem}.tmp.png")
+            scene.render.filepath = str(tmp)
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+            os.replace(tmp, out)
+            written.append(out)
+    finally:
+        for n, v in saved.items():
+            objs.head.data.shape_keys.key_blocks[n].value = v
+        for c in hidden:
+            c.hide_render = False
+    return written
+
+
+def projection_matrix(scene: bpy.types.Scene) -> np.ndarray:
+    """3x4 matrix mapping world points to pixel coordinates (x right, y down, origin at the
+    top-left corner) for the scene camera at the current render size."""
+    cam = scene.camera
+    r = scene.render
+    w, h = r.resolution_x, r.resolution_y
+    f = cam.data.lens / cam.data.sensor_height * h if cam.data.sensor_fit == "VERTICAL" \
+        else cam.data.lens / cam.data.sensor_width * w
+    k = np.array([[f, 0, w / 2], [0, -f, h / 2], [0, 0, 1]])
+    view = np.array(cam.matrix_world.inverted())[:3]
+    # Blender's camera looks down -Z: flip z so depth is positive
+    view[2] *= -1
+    return k @ view

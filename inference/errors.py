@@ -1,0 +1,35 @@
+"""Errors meant for a person, each with its own process exit code.
+
+Every command-line entry point catches :class:`UserError`, prints its one-line message
+to stderr and exits with ``exit_code``; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+# exit code -> meaning; 1 is left to unexpected failures, 2 to argparse usage errors
+EXIT_CODES = {
+    3: "invalid avatar.json or avatar values",
+    4: "input file missing or unreadable",
+    5: "output already exists (use --force)",
+    6: "rendering or export failed",
+}
+
+
+class UserError(Exception):
+    """A failure caused by the input or the environment, explained in one line."""
+    exit_code = 1
+
+
+class InvalidAvatar(UserError):
+    exit_code = 3
+
+
+class InputError(UserError):
+    exit_code = 4
+
+
+class OutputExists(UserError):
+    exit_code = 5
+
+
+class RenderError(UserError):
+    exit_code = 6
