@@ -218,16 +218,26 @@ def find_avatar(collection: bpy.types.Collection) -> AvatarObjects:
     return AvatarObjects(collection, arm, parts, slots)
 
 
-def evaluated_vertices(obj: bpy.types.Object, depsgraph=None) -> np.ndarray:
-    """(V, 3) world-space vertex positions after shape keys and the armature."""
-    depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
-    ev = obj.evaluated_get(depsgraph)
-    me = ev.to_mesh()
+def evaluated_vertices(obj: bpy.types.Object) -> np.ndarray:
+    """(V, 3) world-space vertex positions after shape keys and the armature, in the
+    mesh's own vertex order (the toon outline shell is left out)."""
+    outline = obj.modifiers.get("Outline")
+    was = outline.show_viewport if outline else None
+    if outline:
+        outline.show_viewport = False
     try:
-        co = np.empty(len(me.vertices) * 3, dtype=np.float32)
-        me.vertices.foreach_get("co", co)
-        co = co.reshape(-1, 3).astype(np.float64)
-        m = np.array(ev.matrix_world)
-        return co @ m[:3, :3].T + m[:3, 3]
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        depsgraph.update()
+        ev = obj.evaluated_get(depsgraph)
+        me = ev.to_mesh()
+        try:
+            co = np.empty(len(me.vertices) * 3, dtype=np.float32)
+            me.vertices.foreach_get("co", co)
+            co = co.reshape(-1, 3).astype(np.float64)
+            m = np.array(ev.matrix_world)
+            return co @ m[:3, :3].T + m[:3, 3]
+        finally:
+            ev.to_mesh_clear()
     finally:
-        ev.to_mesh_clear()
+        if outline:
+            outline.show_viewport = was

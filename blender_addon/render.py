@@ -61,12 +61,13 @@ def _aim(obj, target: Vector) -> None:
     obj.rotation_euler = (target - obj.location).to_track_quat("-Z", "Y").to_euler()
 
 
-def _place_studio(coll, cam, centre: Vector, yaw_deg: float) -> None:
+def _place_studio(coll, cam, centre: Vector, yaw_deg: float, pitch_deg: float = 0.0) -> None:
     cam.data.lens, cam.data.sensor_width, cam.data.sensor_fit = LENS_MM, SENSOR_MM, "VERTICAL"
     cam.data.sensor_height = SENSOR_MM
     dist = (FRAME_HEIGHT / 2) / math.tan(math.atan(SENSOR_MM / 2 / LENS_MM))
-    yaw = math.radians(yaw_deg)
-    cam.location = centre + Vector((dist * math.sin(yaw), -dist * math.cos(yaw), 0.0))
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    cam.location = centre + dist * Vector((math.sin(yaw) * math.cos(pitch),
+                                           -math.cos(yaw) * math.cos(pitch), math.sin(pitch)))
     _aim(cam, centre)
     cam.data.clip_start, cam.data.clip_end = 0.05, 10.0
     for lo in coll.objects:
@@ -131,12 +132,16 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
                   engine: str = "CYCLES", view: str = "front", neutral: bool = True,
                   transparent: bool = False, background: str = "#e9e6e1",
                   samples: int | None = None, turntable_frames: int = 8,
-                  scene: bpy.types.Scene | None = None) -> list[Path]:
+                  scene: bpy.types.Scene | None = None,
+                  angles: tuple[float, float] | None = None) -> list[Path]:
     """Render ``objs`` to PNG; returns the written files.
 
     ``view`` is ``front``, ``three-quarter`` or ``turntable`` (``turntable_frames`` images
     named ``<stem>_000.png``...). ``neutral`` zeroes the expression keys for the render
-    and restores them afterwards.
+    and restores them afterwards. ``angles`` = (yaw, pitch) in degrees places the camera
+    explicitly (yaw turns toward the avatar's left, pitch looks from above), overriding
+    ``view``. After the call ``scene.camera`` holds the last camera pose, so
+    :func:`projection_matrix` maps world points onto the written image.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
@@ -164,14 +169,18 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
                 kb[n].value = 0.0
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    yaws = ([VIEWS[view]] if view != "turntable"
-            else [360.0 * i / turntable_frames for i in range(turntable_frames)])
+    if angles is not None:
+        poses = [tuple(angles)]
+    elif view == "turntable":
+        poses = [(360.0 * i / turntable_frames, 0.0) for i in range(turntable_frames)]
+    else:
+        poses = [(VIEWS[view], 0.0)]
     written = []
     try:
         centre = face_centre(objs)
-        for i, yaw in enumerate(yaws):
-            out = path if view != "turntable" else path.with_name(f"{path.stem}_{i:03d}.png")
-            _place_studio(coll, cam, centre, yaw)
+        for i, (yaw, pitch) in enumerate(poses):
+            out = path if len(poses) == 1 else path.with_name(f"{path.stem}_{i:03d}.png")
+            _place_studio(coll, cam, centre, yaw, pitch)
             tmp = out.with_name(f".{out.stem}.tmp.png")
             scene.render.filepath = str(tmp)
             bpy.ops.render.render(write_still=True, scene=scene.name)

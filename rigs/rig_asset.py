@@ -121,3 +121,44 @@ def load_rig(path: str | Path = ASSET_PATH) -> HeadRig:
         raise FileNotFoundError(f"rig asset {path} is missing: run `python -m rigs.build_rig`")
     with np.load(path, allow_pickle=False) as z:
         return HeadRig({k: z[k] for k in z.files})
+
+
+CORRESPONDENCE_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_correspondence.npz"
+
+
+@dataclass(frozen=True)
+class LandmarkCorrespondence:
+    """Where each of MediaPipe's 478 landmarks lies on the rig surface.
+
+    ``tri`` (478, 3) asset vertex ids and ``bary`` (478, 3) barycentric weights;
+    ``contour`` marks face-oval (silhouette, sliding) landmarks; ``spread`` (metres) is how
+    much the per-view estimates disagreed; ``valid`` is False where no view saw the point.
+    Built by ``python -m training.landmark_correspondence``.
+    """
+    tri: np.ndarray
+    bary: np.ndarray
+    contour: np.ndarray
+    spread: np.ndarray
+    valid: np.ndarray
+
+    def points(self, verts: np.ndarray) -> np.ndarray:
+        """(478, 3) landmark positions on a mesh with the rig's vertex order."""
+        return np.einsum("lk,lkd->ld", self.bary, verts[self.tri])
+
+    def matrix(self, n_verts: int):
+        """Sparse (478, n_verts) interpolation matrix L with ``L @ verts == points(verts)``:
+        landmarks are linear in the vertices, hence in every blendshape weight."""
+        from scipy.sparse import csr_matrix
+        rows = np.repeat(np.arange(len(self.tri)), 3)
+        return csr_matrix((self.bary.ravel(), (rows, self.tri.ravel())), shape=(len(self.tri), n_verts))
+
+
+@functools.lru_cache(maxsize=2)
+def load_correspondence(path: str | Path = CORRESPONDENCE_PATH) -> LandmarkCorrespondence:
+    """Load the MediaPipe-landmark correspondence of the rig."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `python -m training.landmark_correspondence`")
+    with np.load(path, allow_pickle=False) as z:
+        return LandmarkCorrespondence(z["tri"].astype(np.int64), z["bary"], z["contour"],
+                                      z["spread"], z["part"] >= 0)

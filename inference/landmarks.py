@@ -1,0 +1,78 @@
+"""MediaPipe face landmarks (478 points with iris) on an RGB image, fully offline.
+
+Coordinates: pixels, x to the right, y down, origin at the top-left corner of the image;
+``z`` is MediaPipe's relative depth scaled like x (pixels, smaller = closer to camera).
+
+Landmark index sets used across the project (MediaPipe's canonical face-mesh numbering)
+live here too, so the fitting, the eval and the rig's correspondences agree.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")       # keep MediaPipe's C++ logs quiet
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+N_LANDMARKS = 478
+
+
+def _edge_vertices(edges) -> np.ndarray:
+    return np.array(sorted({i for e in edges for i in e}))
+
+
+def landmark_sets() -> dict[str, np.ndarray]:
+    """Named landmark index sets (face oval, eyes, brows, lips, irises, nose)."""
+    from mediapipe.python.solutions import face_mesh_connections as c
+    return {
+        "face_oval": _edge_vertices(c.FACEMESH_FACE_OVAL),
+        "left_eye": _edge_vertices(c.FACEMESH_LEFT_EYE),
+        "right_eye": _edge_vertices(c.FACEMESH_RIGHT_EYE),
+        "left_eyebrow": _edge_vertices(c.FACEMESH_LEFT_EYEBROW),
+        "right_eyebrow": _edge_vertices(c.FACEMESH_RIGHT_EYEBROW),
+        "lips": _edge_vertices(c.FACEMESH_LIPS),
+        "left_iris": _edge_vertices(c.FACEMESH_LEFT_IRIS),
+        "right_iris": _edge_vertices(c.FACEMESH_RIGHT_IRIS),
+        "nose": _edge_vertices(c.FACEMESH_NOSE),
+    }
+
+
+@dataclass
+class FaceLandmarks:
+    """Landmarks of one face: ``points`` (478, 3) in pixels; ``image_size`` (width, height)."""
+    points: np.ndarray
+    image_size: tuple[int, int]
+
+
+class LandmarkDetector:
+    """Wraps ``mediapipe.solutions.face_mesh`` (static images, iris refinement). Reuse one
+    instance: constructing it loads the bundled models (~0.1 s)."""
+
+    def __init__(self, max_faces: int = 4, min_confidence: float = 0.5):
+        import mediapipe as mp
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+            min_detection_confidence=min_confidence)
+
+    def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
+        """All faces in an (H, W, 3) uint8 RGB image, largest first."""
+        rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+        h, w = rgb.shape[:2]
+        res = self._mesh.process(rgb)
+        faces = []
+        for lm in res.multi_face_landmarks or []:
+            p = np.array([(q.x * w, q.y * h, q.z * w) for q in lm.landmark], dtype=np.float64)
+            faces.append(FaceLandmarks(p, (w, h)))
+        faces.sort(key=lambda f: -np.ptp(f.points[:, 0]) * np.ptp(f.points[:, 1]))
+        return faces
+
+    def close(self) -> None:
+        self._mesh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
