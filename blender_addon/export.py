@@ -12,6 +12,7 @@ from pathlib import Path
 import bpy
 
 from .avatar_build import AvatarObjects
+from .render import quiet_stdout
 
 
 def _tmp_for(path: Path) -> Path:
@@ -24,7 +25,8 @@ def save_blend(path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_for(path)
     try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        with quiet_stdout():
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -45,7 +47,8 @@ def export_glb(objs: AvatarObjects, path: str | os.PathLike) -> Path:
     for o in members:
         o.select_set(True)
     try:
-        with bpy.context.temp_override(active_object=objs.armature, selected_objects=members):
+        with bpy.context.temp_override(active_object=objs.armature, selected_objects=members), \
+                quiet_stdout():
             bpy.ops.export_scene.gltf(filepath=str(tmp), export_format="GLB", use_selection=True,
                                       export_morph=True, export_skins=True, export_apply=False,
                                       export_animations=False, export_yup=True)

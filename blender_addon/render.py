@@ -7,8 +7,10 @@ Files are written to a temp name and renamed, so a failed render leaves nothing 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
 from pathlib import Path
 
 import bpy
@@ -26,6 +28,23 @@ STUDIO = "photo2avatar_studio"
 LENS_MM, SENSOR_MM = 85.0, 36.0
 FRAME_HEIGHT = 0.34          # metres of the subject visible vertically
 FACE_DROP = 0.035            # frame centre sits this far below the eyes (face centre)
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Send Blender's C-level progress lines (``Fra:...``, ``Saved:``) to /dev/null so a
+    command's stdout carries only its own output. Python-level errors still raise."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def face_centre(objs: AvatarObjects) -> Vector:
@@ -109,7 +128,7 @@ def _configure(scene, engine: str, look: str, size: int, samples: int | None,
         c = scene.cycles
         c.device = "CPU"
         toon = look == "toon"
-        c.samples = samples or (4 if toon else 32)
+        c.samples = samples or (4 if toon else 16)
         c.use_adaptive_sampling = False
         c.max_bounces = 0 if toon else 4
         c.diffuse_bounces, c.glossy_bounces = (0, 0) if toon else (2, 2)
@@ -183,7 +202,8 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
             _place_studio(coll, cam, centre, yaw, pitch)
             tmp = out.with_name(f".{out.stem}.tmp.png")
             scene.render.filepath = str(tmp)
-            bpy.ops.render.render(write_still=True, scene=scene.name)
+            with quiet_stdout():
+                bpy.ops.render.render(write_still=True, scene=scene.name)
             os.replace(tmp, out)
             written.append(out)
     finally:
