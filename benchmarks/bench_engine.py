@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from blender_addon.environment import contain_caches  # noqa: E402
+
+contain_caches()
 
 
 def _median_time(fn, repeat):

@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .environment import contain_caches
+    contain_caches()      # before the first `import bpy`
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

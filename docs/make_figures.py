@@ -9,6 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from blender_addon.environment import contain_caches  # noqa: E402
+
+contain_caches()
 
 import bpy  # noqa: E402
 from PIL import Image  # noqa: E402

@@ -211,3 +211,18 @@ def test_blend_reopens_and_updates(avatar_objs, tmp_path):
     update_avatar(objs, av)
     kb = objs.head.data.shape_keys.key_blocks
     assert kb["nose_width+"].value == 0.0 and kb["nose_width-"].value == pytest.approx(0.3)
+
+
+def test_blender_mesh_equals_the_rig_model(scene, rig):
+    """Every part, evaluated in Blender, equals the numpy blendshape model of rigs/."""
+    from rigs.catalogue import target_weights
+    rng = np.random.default_rng(7)
+    av = default_avatar()
+    for p in shape_catalogue():
+        av.shape[p.name] = float(rng.uniform(p.min, p.max))
+    objs = build_avatar(av, scene)
+    bpy.context.view_layer.update()
+    expected = rig.deformed(target_weights(av.shape))
+    for name, obj in objs.parts.items():
+        got = evaluated_vertices(obj)
+        np.testing.assert_allclose(got, expected[rig.parts[name].vertex_ids], atol=2e-5, err_msg=name)
