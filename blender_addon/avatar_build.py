@@ -2,9 +2,10 @@
 
 ``build_avatar`` creates one collection holding an armature and one mesh object per rig
 part (head, eyes, teeth, tongue), each with shape keys for every catalogue parameter
-and, on the head, all 52 ARKit expressions; asset slots are empty objects parented to
-the head bone. ``update_avatar`` applies a changed avatar in place: shape-key values,
-bone rest positions (so eyes and jaw pivot where the new face puts them), colours.
+and, on the head, all 52 ARKit expressions, plus one object per library asset (hair,
+eyebrows, beard, glasses; see :mod:`blender_addon.assets`). ``update_avatar`` applies a
+changed avatar in place: shape-key values, bone rest positions (so eyes and jaw pivot
+where the new face puts them), swapped assets, colours.
 
 The avatar's JSON lives on the collection (custom property ``photo2avatar``), so a saved
 .blend can be reopened and updated.
@@ -19,13 +20,14 @@ import numpy as np
 
 from inference.avatar import Avatar, avatar_from_dict
 from rigs.arkit import ARKIT_NAMES
-from rigs.catalogue import shape_catalogue, target_weights
+from rigs.asset_library import ASSET_KINDS
+from rigs.catalogue import shape_key_targets, shape_key_values, target_weights
 from rigs.rig_asset import HeadRig, load_rig
 
 from . import looks
+from .assets import asset_key, attach_asset, remove_asset
 
 PROP = "photo2avatar"
-ASSET_SLOTS = ("hair", "eyebrows", "beard", "glasses")
 MIN_KEY_EFFECT = 1e-6  # metres; a target that moves a part less than this gets no key there
 
 
@@ -35,7 +37,7 @@ class AvatarObjects:
     collection: bpy.types.Collection
     armature: bpy.types.Object
     parts: dict[str, bpy.types.Object]
-    slots: dict[str, bpy.types.Object]
+    assets: dict[str, bpy.types.Object]     # kind -> object; absent for none/bald
 
     @property
     def head(self) -> bpy.types.Object:
@@ -44,13 +46,6 @@ class AvatarObjects:
     def avatar(self) -> Avatar:
         """The avatar vector currently applied."""
         return avatar_from_dict(json.loads(self.collection[PROP]))
-
-
-def shape_key_names(param) -> dict[str, tuple[str, ...]]:
-    """Shape-key name -> MakeHuman targets it sums, for one catalogue parameter."""
-    if param.min < 0:
-        return {f"{param.name}+": param.incr, f"{param.name}-": param.decr}
-    return {param.name: param.incr}
 
 
 def _part_mesh(rig: HeadRig, part_name: str, verts: np.ndarray, name: str) -> bpy.types.Mesh:
@@ -76,11 +71,7 @@ def _add_shape_keys(obj: bpy.types.Object, rig: HeadRig, part_name: str, always:
     ids = rig.parts[part_name].vertex_ids
     basis = obj.shape_key_add(name="Basis", from_mix=False)
     basis_co = np.array(rig.verts[ids], dtype=np.float64)
-    keys: dict[str, tuple[str, ...]] = {}
-    for p in shape_catalogue():
-        keys.update(shape_key_names(p))
-    keys.update({n: (f"arkit/{n}",) for n in ARKIT_NAMES})
-    for key_name, targets in keys.items():
+    for key_name, targets in shape_key_targets().items():
         delta = np.zeros((len(ids), 3))
         for t in targets:
             delta += rig.target_dense(t)[ids]
@@ -126,19 +117,6 @@ def _set_bone_rest(arm_obj: bpy.types.Object, rig: HeadRig, verts: np.ndarray) -
         view_layer.objects.active = prev_active
 
 
-def _shape_values(avatar: Avatar) -> dict[str, float]:
-    vals = {}
-    for p in shape_catalogue():
-        x = float(avatar.shape.get(p.name, p.default))
-        if p.min < 0:
-            vals[f"{p.name}+"], vals[f"{p.name}-"] = max(x, 0.0), max(-x, 0.0)
-        else:
-            vals[p.name] = x
-    for n in ARKIT_NAMES:
-        vals[n] = float(avatar.expression.get(n, 0.0))
-    return vals
-
-
 def _neutral_shape_verts(rig: HeadRig, avatar: Avatar) -> np.ndarray:
     return rig.deformed(target_weights(avatar.shape))
 
@@ -170,16 +148,8 @@ def build_avatar(avatar: Avatar, scene: bpy.types.Scene | None = None, name: str
         obj["photo2avatar_part"] = part_name
         parts[part_name] = obj
 
-    slots = {}
-    for s in ASSET_SLOTS:
-        e = bpy.data.objects.new(f"{name}_slot_{s}", None)
-        e.empty_display_size = 0.02
-        coll.objects.link(e)
-        e.parent, e.parent_type, e.parent_bone = arm_obj, "BONE", "head"
-        e.hide_render = True
-        slots[s] = e
-
-    objs = AvatarObjects(coll, arm_obj, parts, slots)
+    objs = AvatarObjects(coll, arm_obj, parts, {})
+    _sync_assets(objs, avatar, rig, replace_all=True)
     looks.apply_look(objs, avatar, look)
     _apply_values(objs, avatar)
     coll[PROP] = json.dumps(avatar.to_dict())
@@ -187,9 +157,27 @@ def build_avatar(avatar: Avatar, scene: bpy.types.Scene | None = None, name: str
     return objs
 
 
+def _sync_assets(objs: AvatarObjects, avatar: Avatar, rig: HeadRig, replace_all: bool = False) -> list[str]:
+    """Make the asset objects match ``avatar.assets``; returns the kinds that changed."""
+    changed = []
+    for kind in ASSET_KINDS:
+        want = asset_key(kind, avatar.assets[kind])
+        have = objs.assets.get(kind)
+        if have is not None and have.get("photo2avatar_asset") == want and not replace_all:
+            continue
+        if have is not None:
+            remove_asset(have)
+            objs.assets.pop(kind)
+        obj = attach_asset(objs, kind, avatar.assets[kind], rig)
+        if obj is not None:
+            objs.assets[kind] = obj
+        changed.append(kind)
+    return changed
+
+
 def _apply_values(objs: AvatarObjects, avatar: Avatar) -> None:
-    vals = _shape_values(avatar)
-    for obj in objs.parts.values():
+    vals = shape_key_values(avatar.shape, avatar.expression)
+    for obj in [*objs.parts.values(), *objs.assets.values()]:
         for kb in obj.data.shape_keys.key_blocks[1:]:
             v = vals.get(kb.name)
             if v is not None and kb.value != v:
@@ -202,6 +190,10 @@ def update_avatar(objs: AvatarObjects, avatar: Avatar, rig: HeadRig | None = Non
     old = objs.avatar()
     if old.shape != avatar.shape:
         _set_bone_rest(objs.armature, rig, _neutral_shape_verts(rig, avatar))
+    changed = _sync_assets(objs, avatar, rig)
+    if changed:
+        looks.apply_look(objs, avatar, objs.collection.get("photo2avatar_look", "toon"),
+                         only=[objs.assets[k] for k in changed if k in objs.assets])
     _apply_values(objs, avatar)
     if old.colors != avatar.colors:
         looks.set_colors(objs, avatar)
@@ -214,8 +206,9 @@ def find_avatar(collection: bpy.types.Collection) -> AvatarObjects:
         raise ValueError(f"collection {collection.name!r} is not a photo2avatar avatar")
     arm = next(o for o in collection.objects if o.type == "ARMATURE")
     parts = {o["photo2avatar_part"]: o for o in collection.objects if "photo2avatar_part" in o}
-    slots = {s: o for o in collection.objects for s in ASSET_SLOTS if o.name.endswith(f"_slot_{s}")}
-    return AvatarObjects(collection, arm, parts, slots)
+    assets = {o["photo2avatar_asset"].split("/")[0]: o for o in collection.objects
+              if "photo2avatar_asset" in o}
+    return AvatarObjects(collection, arm, parts, assets)
 
 
 def evaluated_vertices(obj: bpy.types.Object) -> np.ndarray:

@@ -22,7 +22,10 @@ OUTLINE_THICKNESS = 0.0012        # metres
 SLOTS = {
     "skin": "skin", "lips": "lips", "mouth": "#3a1416", "teeth": "#efe9dc", "tongue": "#c4666a",
     "sclera": "#f4f1ec", "iris": "eyes", "pupil": "#0b0b0c",
+    "hair": "hair", "eyebrows": "eyebrows", "beard": "hair", "frame": "glasses",
+    "stubble": ("skin", "hair", 0.45),   # a mix: 45 % hair colour over the skin
 }
+OUTLINED = ("head", "hair/")     # objects that get the inverted-hull outline
 PART_SLOTS = {"head": ("skin", "mouth", "lips"), "teeth_upper": ("teeth",), "teeth_lower": ("teeth",),
               "tongue": ("tongue",), "eye_L": ("eye",), "eye_R": ("eye",)}
 IRIS_V, PUPIL_V = 0.165, 0.075  # UV v of the iris and pupil edges (pole = v 0 = gaze)
@@ -30,6 +33,11 @@ IRIS_V, PUPIL_V = 0.165, 0.075  # UV v of the iris and pupil edges (pole = v 0 =
 
 def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
     src = SLOTS[slot]
+    if isinstance(src, tuple):
+        a, b, t = (_rgba(avatar, k)[:3] if k in SLOTS else srgb_to_linear(hex_to_rgb(avatar.colors[k]))
+                   for k in src[:2]), None, src[2]
+        a, b = list(a)
+        return (*(x * (1 - t) + y * t for x, y in zip(a, b)), 1.0)
     hexv = avatar.colors[src] if not src.startswith("#") else src
     return (*srgb_to_linear(hex_to_rgb(hexv)), 1.0)
 
@@ -129,6 +137,31 @@ def _outline_material(name: str) -> bpy.types.Material:
     return mat
 
 
+def _lens_material(name: str, look: str) -> bpy.types.Material:
+    """Nearly clear lenses: a faint tint in toon, thin glass in PBR."""
+    mat = bpy.data.materials.new(name)
+    nt = mat.node_tree
+    if look == "pbr":
+        bsdf = nt.nodes["Principled BSDF"]
+        bsdf.inputs["Transmission Weight"].default_value = 1.0
+        bsdf.inputs["Roughness"].default_value = 0.02
+        bsdf.inputs["IOR"].default_value = 1.1   # thin lens: little refraction
+    else:
+        nt.nodes.clear()
+        out = nt.nodes.new("ShaderNodeOutputMaterial")
+        tint = nt.nodes.new("ShaderNodeEmission")
+        tint.inputs["Color"].default_value = (0.85, 0.92, 1.0, 1.0)
+        clear = nt.nodes.new("ShaderNodeBsdfTransparent")
+        mix = nt.nodes.new("ShaderNodeMixShader")
+        mix.inputs["Fac"].default_value = 0.12
+        nt.links.new(clear.outputs[0], mix.inputs[1])
+        nt.links.new(tint.outputs[0], mix.inputs[2])
+        nt.links.new(mix.outputs[0], out.inputs["Surface"])
+    mat.diffuse_color = (0.85, 0.92, 1.0, 0.15)
+    mat["photo2avatar_slot"] = "lens"
+    return mat
+
+
 def _assign_materials(mesh: bpy.types.Mesh, mats: list) -> None:
     # Mesh.materials.clear() resets every polygon's material_index, so replace slot by slot;
     # the materials this replaces are freed when nothing else uses them.
@@ -145,38 +178,54 @@ def _assign_materials(mesh: bpy.types.Mesh, mats: list) -> None:
             bpy.data.materials.remove(m)
 
 
-def apply_look(objs, avatar: Avatar, look: str) -> None:
-    """(Re)assign the materials of every part for ``look`` ('toon' or 'pbr')."""
+def _slots_of(obj) -> tuple[str, ...]:
+    if "photo2avatar_part" in obj:
+        return PART_SLOTS[obj["photo2avatar_part"]]
+    from rigs.asset_library import load_library
+    return load_library()[obj["photo2avatar_asset"]].materials
+
+
+def _label(obj) -> str:
+    return obj.get("photo2avatar_part") or obj.get("photo2avatar_asset")
+
+
+def apply_look(objs, avatar: Avatar, look: str, only=None) -> None:
+    """(Re)assign the materials of every part and asset (or of ``only``) for ``look``."""
     if look not in LOOKS:
         raise ValueError(f"unknown look {look!r} (expected one of {', '.join(LOOKS)})")
     make = _toon_material if look == "toon" else _pbr_material
     prefix = objs.collection.name
+    targets = only if only is not None else [*objs.parts.values(), *objs.assets.values()]
     outline = None
-    for part, obj in objs.parts.items():
-        mats = [make(f"{prefix}_{look}_{slot}_{part}", avatar, slot) for slot in PART_SLOTS[part]]
-        if look == "toon" and part == "head":
-            outline = outline or _outline_material(f"{prefix}_outline")
+    for obj in targets:
+        label = _label(obj)
+        slots = _slots_of(obj)
+        mats = [_lens_material(f"{prefix}_{look}_lens", look) if slot == "lens"
+                else make(f"{prefix}_{look}_{slot}_{label}", avatar, slot) for slot in slots]
+        outlined = look == "toon" and label.startswith(OUTLINED)
+        if outlined:
+            outline = outline or bpy.data.materials.get(f"{prefix}_outline") or _outline_material(f"{prefix}_outline")
             mats.append(outline)
         _assign_materials(obj.data, mats)
         old = obj.modifiers.get("Outline")
         if old:
             obj.modifiers.remove(old)
-        if look == "toon" and part == "head":
+        if outlined:
             mod = obj.modifiers.new("Outline", "SOLIDIFY")
             mod.thickness = OUTLINE_THICKNESS
             mod.offset = 1.0
             mod.use_flip_normals = True
             mod.use_rim = False
-            mod.material_offset = len(PART_SLOTS[part])
+            mod.material_offset = len(slots)
     objs.collection["photo2avatar_look"] = look
 
 
 def set_colors(objs, avatar: Avatar) -> None:
     """Write ``avatar.colors`` into the existing materials (no node rebuild)."""
-    for obj in objs.parts.values():
+    for obj in [*objs.parts.values(), *objs.assets.values()]:
         for mat in obj.data.materials:
             slot = mat.get("photo2avatar_slot")
-            if slot is None or slot == "outline":
+            if slot is None or slot in ("outline", "lens"):
                 continue
             nodes = mat.node_tree.nodes
             if slot == "eye":

@@ -26,12 +26,13 @@ from rigs.arkit import ARKIT_NAMES
 from rigs.catalogue import asset_catalogue, shape_catalogue, style_names
 
 SCHEMA = "photo2avatar/avatar@1"
-COLOR_KEYS = ("skin", "hair", "eyes", "lips", "eyebrows")
+# "glasses" (frame colour) is an optional addition to DESIGN.md's five colours
+COLOR_KEYS = ("skin", "hair", "eyes", "lips", "eyebrows", "glasses")
 ASSET_KEYS = ("hair", "eyebrows", "beard", "glasses")
 STRENGTH_RANGE = (0.0, 2.0)
 DEFAULT_COLORS = {"skin": "#d9a47f", "hair": "#3b2a20", "eyes": "#5b4632",
-                  "lips": "#b8615c", "eyebrows": "#3b2a20"}
-DEFAULT_ASSETS = {"hair": "bald", "eyebrows": "none", "beard": "none", "glasses": "none"}
+                  "lips": "#b8615c", "eyebrows": "#3b2a20", "glasses": "#1f1d22"}
+DEFAULT_ASSETS = {"hair": "crop", "eyebrows": "medium", "beard": "none", "glasses": "none"}
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 

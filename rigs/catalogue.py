@@ -89,3 +89,32 @@ def asset_catalogue() -> dict[str, dict[str, dict]]:
 def style_names() -> tuple[str, ...]:
     """Names of the style presets in ``rigs/styles/*.json``."""
     return tuple(sorted(p.stem for p in STYLES_DIR.glob("*.json")))
+
+
+def shape_key_targets() -> dict[str, tuple[str, ...]]:
+    """Every shape key of the rig -> the targets it sums: ``<param>+``/``<param>-`` for
+    two-sided sliders, ``<param>`` for one-sided ones, then the 52 ARKit names."""
+    from rigs.arkit import ARKIT_NAMES
+    keys: dict[str, tuple[str, ...]] = {}
+    for p in shape_catalogue():
+        if p.min < 0:
+            keys[f"{p.name}+"], keys[f"{p.name}-"] = p.incr, p.decr
+        else:
+            keys[p.name] = p.incr
+    keys.update({n: (f"arkit/{n}",) for n in ARKIT_NAMES})
+    return keys
+
+
+def shape_key_values(shape: dict[str, float], expression: dict[str, float]) -> dict[str, float]:
+    """Shape-key name -> value for a ``shape`` section and an ``expression`` section."""
+    from rigs.arkit import ARKIT_NAMES
+    vals = {}
+    for p in shape_catalogue():
+        x = float(shape.get(p.name, p.default))
+        if p.min < 0:
+            vals[f"{p.name}+"], vals[f"{p.name}-"] = max(x, 0.0), max(-x, 0.0)
+        else:
+            vals[p.name] = x
+    for n in ARKIT_NAMES:
+        vals[n] = float(expression.get(n, 0.0))
+    return vals

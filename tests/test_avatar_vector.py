@@ -29,7 +29,7 @@ def test_missing_sections_take_defaults():
     av = avatar_from_dict({"schema": SCHEMA, "shape": {"eye_size": -0.5}})
     assert av.shape["eye_size"] == -0.5
     assert av.shape["nose_width"] == 0.0
-    assert av.assets["hair"] == "bald"
+    assert av.assets == {"hair": "crop", "eyebrows": "medium", "beard": "none", "glasses": "none"}
     assert av.style == {"name": "identity", "strength": 1.0}
 
 

@@ -34,7 +34,7 @@ def test_build_creates_rig_parts_and_keys(avatar_objs):
     o = avatar_objs
     assert o.armature.type == "ARMATURE"
     assert set(o.parts) == {"head", "eye_L", "eye_R", "teeth_upper", "teeth_lower", "tongue"}
-    assert set(o.slots) == {"hair", "eyebrows", "beard", "glasses"}
+    assert set(o.assets) == {"hair", "eyebrows"}      # the default: short crop, medium brows
     keys = o.head.data.shape_keys.key_blocks
     for n in ARKIT_NAMES:
         assert n in keys
