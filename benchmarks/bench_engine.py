@@ -1,7 +1,7 @@
 """Avatar-engine speed: one JSON line of figures.
 
-rig-asset load, build_avatar, update_avatar (shape change; colour change) and 512^2
-render time per engine. The reference formulation for an update is a full rebuild in the
+rig-asset load, build_avatar, update_avatar (shape change; colour change; switching
+one asset; switching three at once) and 512^2 render time per engine. The reference formulation for an update is a full rebuild in the
 same run: ``update_vs_rebuild`` is the ratio (lower is better). Run:
 ``.venv/bin/python benchmarks/bench_engine.py [--eevee] [--repeat N]``.
 """
@@ -71,6 +71,26 @@ def main(argv=None) -> None:
     it = iter(col)
     out["update_colour_s"] = _median_time(lambda: update_avatar(objs, next(it), rig=rig), len(col))
     out["update_vs_rebuild"] = out["update_shape_s"] / out["build_avatar_s"]
+    # switching assets (target <= 0.15 s): cycle hair, beard and glasses styles
+    from rigs.catalogue import asset_catalogue
+    cat = asset_catalogue()
+    hair = [h for h in cat["hair"] if h != "bald"]
+    beard = [b for b in cat["beard"] if b != "none"]
+    glasses = [g for g in cat["glasses"] if g != "none"]
+    switches = []
+    for i in range(max(len(hair), 2 * args.repeat)):
+        av = objs.avatar()
+        av.assets.update(hair=hair[i % len(hair)], beard=beard[i % len(beard)], glasses=glasses[i % len(glasses)])
+        switches.append(av)
+    it = iter(switches)
+    out["update_asset_switch_s"] = _median_time(lambda: update_avatar(objs, next(it), rig=rig), len(switches))
+    single = []
+    for i in range(len(hair)):
+        av = objs.avatar()
+        av.assets["hair"] = hair[i]
+        single.append(av)
+    it = iter(single)
+    out["update_hair_switch_s"] = _median_time(lambda: update_avatar(objs, next(it), rig=rig), len(single))
 
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "r.png"

@@ -35,7 +35,7 @@ def save_blend(path: str | os.PathLike) -> Path:
 
 
 def export_glb(objs: AvatarObjects, path: str | os.PathLike) -> Path:
-    """Export the avatar's armature and meshes (shape keys, skin) to a .glb file."""
+    """Export the avatar's armature, parts and assets (shape keys, skin) to a .glb file."""
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_for(path)
@@ -43,7 +43,7 @@ def export_glb(objs: AvatarObjects, path: str | os.PathLike) -> Path:
     selected = [o for o in view_layer.objects if o.select_get()]
     for o in selected:
         o.select_set(False)
-    members = [objs.armature, *objs.parts.values()]
+    members = [objs.armature, *objs.parts.values(), *objs.assets.values()]
     for o in members:
         o.select_set(True)
     try:

@@ -132,7 +132,8 @@ def _configure(scene, engine: str, look: str, size: int, samples: int | None,
         c.use_adaptive_sampling = False
         c.max_bounces = 0 if toon else 4
         c.diffuse_bounces, c.glossy_bounces = (0, 0) if toon else (2, 2)
-        c.transmission_bounces, c.volume_bounces = 0, 0
+        c.transmission_bounces = 0 if toon else 4   # glasses lenses are glass in PBR
+        c.volume_bounces = 0
         c.transparent_max_bounces = 8
         c.use_denoising = (not toon) and _has_oidn()
         c.pixel_filter_type = "BLACKMAN_HARRIS"

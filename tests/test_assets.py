@@ -1,0 +1,170 @@
+"""The asset library: catalogue, reproducible build, fit on every head shape, and the
+assets in Blender (bound to the rig, exported, recoloured, swapped)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rigs import build_assets
+from rigs.asset_check import check_assets, extreme_shapes
+from rigs.asset_geometry import Attachment
+from rigs.asset_library import ASSETS_PATH, AssetData, load_library
+from rigs.catalogue import ASSET_CATALOGUE_PATH, RIGS_DIR, asset_catalogue
+
+CAT = asset_catalogue()
+
+
+def test_catalogue_covers_the_required_styles():
+    hair = CAT["hair"]
+    assert len(hair) >= 16
+    for h in ("bald", "buzz", "crop", "side_part", "quiff", "short_curly", "bob", "shoulder_straight",
+              "wavy_medium", "long_straight", "long_curly", "ponytail", "bun", "afro", "locs", "receding"):
+        assert h in hair, h
+    for entry in hair.values():
+        assert entry["length"] in ("bald", "short", "medium", "long")
+        assert {"name", "volume", "parting", "curl"} <= set(entry)
+    assert {"thin", "medium", "thick", "straight", "arched", "bushy"} <= set(CAT["eyebrows"])
+    assert {"none", "stubble", "mustache", "goatee", "short_full", "long_full", "chin_strap"} <= set(CAT["beard"])
+    assert {"none", "round", "rectangular", "browline", "aviator", "cat_eye", "rimless"} <= set(CAT["glasses"])
+    # {length class: count}: the fitting needs every class represented
+    lengths = [e["length"] for e in hair.values()]
+    assert min(lengths.count(c) for c in ("bald", "short", "medium", "long")) >= 1
+
+
+def test_every_catalogue_entry_has_geometry_and_a_thumbnail():
+    lib = load_library()
+    root = RIGS_DIR.parent
+    for kind, entries in CAT.items():
+        if kind == "schema":
+            continue
+        for aid, entry in entries.items():
+            if aid not in ("none", "bald"):
+                assert f"{kind}/{aid}" in lib
+            assert (root / entry["thumbnail"]).exists(), entry["thumbnail"]
+
+
+def test_rebuild_matches_committed_library():
+    assets, cat = build_assets.build_library()
+    fresh = build_assets.to_arrays(assets)
+    with np.load(ASSETS_PATH, allow_pickle=False) as z:
+        assert sorted(z.files) == sorted(fresh)
+        for k in z.files:
+            if z[k].dtype.kind == "f":
+                np.testing.assert_allclose(z[k], fresh[k], atol=1e-9, err_msg=k)
+            else:
+                assert (z[k] == fresh[k]).all(), k
+    assert json.loads(ASSET_CATALOGUE_PATH.read_text()) == json.loads(json.dumps(cat))
+
+
+def test_assets_stay_outside_the_head_across_shape_extremes(rig):
+    """Default shape and every slider at both ends: no asset dips more than 1 mm into the
+    skin, and none touches an ear."""
+    report = check_assets(rig, load_library(), extreme_shapes(), tolerance=0.001)
+    worst = report[0]
+    assert worst.depth_mm < 1.0, worst
+
+
+def test_the_check_catches_a_planted_intersection(rig):
+    """Fault injection: the same eyebrows pushed 3 mm under the skin must be reported."""
+    brow = load_library()["eyebrows/medium"]
+    sunk = AssetData("eyebrows/sunk", Attachment(brow.att.anchor, brow.att.weight, brow.att.height - 0.004,
+                                                 brow.att.offset), brow.loop_start, brow.loop_vert,
+                     brow.poly_material, brow.materials, brow.rigid, brow.expressions)
+    (hit,) = check_assets(rig, {"eyebrows/sunk": sunk}, {"default": {}})
+    assert hit.depth_mm > 2.0 and hit.count > 10
+
+
+# ---- in Blender ---------------------------------------------------------------------------
+bpy = pytest.importorskip("bpy")
+
+from blender_addon.avatar_build import build_avatar, evaluated_vertices, update_avatar  # noqa: E402
+from blender_addon.export import export_glb  # noqa: E402
+from inference.avatar import default_avatar, hex_to_rgb  # noqa: E402
+
+
+def _with(**assets):
+    av = default_avatar()
+    av.assets.update(assets)
+    return av
+
+
+def _pose(objs, bone, degrees):
+    import math
+    pb = objs.armature.pose.bones[bone]
+    pb.rotation_mode = "XYZ"
+    pb.rotation_euler = (math.radians(degrees), 0.0, 0.0)
+    bpy.context.view_layer.update()
+
+
+@pytest.mark.parametrize("kind", ["hair", "eyebrows", "beard", "glasses"])
+def test_every_asset_builds_and_binds(scene, kind):
+    objs = build_avatar(default_avatar(), scene)
+    n_meshes = len(bpy.data.meshes)
+    for aid in CAT[kind]:
+        update_avatar(objs, _with(**{kind: aid}))
+        obj = objs.assets.get(kind)
+        if aid in ("none", "bald"):
+            assert obj is None
+            continue
+        assert obj["photo2avatar_asset"] == f"{kind}/{aid}"
+        assert obj.parent == objs.armature and obj.modifiers["Armature"].object == objs.armature
+        assert len(obj.vertex_groups) >= 1 and obj.data.shape_keys is not None
+        assert len(obj.data.materials) >= 1
+    # swapping never leaks meshes: one asset mesh replaced by another
+    assert len(bpy.data.meshes) <= n_meshes + 1
+
+
+def test_hair_and_glasses_follow_the_head_beard_follows_the_jaw(scene):
+    objs = build_avatar(_with(hair="bob", beard="short_full", glasses="round"), scene)
+    rest = {k: evaluated_vertices(o) for k, o in objs.assets.items()}
+    _pose(objs, "jaw", 18)
+    moved = {k: np.linalg.norm(evaluated_vertices(o) - rest[k], axis=1) for k, o in objs.assets.items()}
+    assert moved["beard"].max() > 0.01, "the beard opens with the jaw"
+    assert moved["hair"].max() < 1e-6 and moved["glasses"].max() < 1e-6
+    _pose(objs, "jaw", 0)
+    _pose(objs, "head", 20)
+    for k, o in objs.assets.items():
+        assert np.linalg.norm(evaluated_vertices(o) - rest[k], axis=1).min() > 1e-3, f"{k} turns with the head"
+
+
+def test_assets_follow_shape_changes(scene):
+    objs = build_avatar(_with(hair="shoulder_straight", glasses="rectangular"), scene)
+    before = {k: evaluated_vertices(o) for k, o in objs.assets.items()}
+    av = _with(hair="shoulder_straight", glasses="rectangular")
+    av.shape["head_width"] = 1.0
+    update_avatar(objs, av)
+    bpy.context.view_layer.update()
+    for k, o in objs.assets.items():
+        after = evaluated_vertices(o)
+        wider = np.ptp(after[:, 0]) - np.ptp(before[k][:, 0])
+        assert wider > 0.005, f"{k} widens with the head ({wider * 1000:.1f} mm)"
+
+
+def test_asset_colours_come_from_the_avatar(scene):
+    av = _with(beard="goatee")
+    av.colors["hair"] = "#a0522d"
+    av.colors["eyebrows"] = "#222222"
+    objs = build_avatar(av, scene)
+    lin = lambda h: [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in hex_to_rgb(h)]  # noqa: E731
+    for kind, key in (("hair", "hair"), ("beard", "hair"), ("eyebrows", "eyebrows")):
+        mat = objs.assets[kind].data.materials[0]
+        np.testing.assert_allclose(mat.diffuse_color[:3], lin(av.colors[key]), atol=1e-4)
+    av.colors["hair"] = "#f0e68c"
+    update_avatar(objs, av)
+    np.testing.assert_allclose(objs.assets["hair"].data.materials[0].diffuse_color[:3], lin("#f0e68c"), atol=1e-4)
+
+
+def test_glb_keeps_assets_with_their_shape_keys(scene, tmp_path):
+    objs = build_avatar(_with(hair="afro", beard="goatee", glasses="aviator"), scene)
+    keys = {k: {kb.name for kb in o.data.shape_keys.key_blocks} - {"Basis"} for k, o in objs.assets.items()}
+    path = export_glb(objs, tmp_path / "a.glb")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=str(path))
+    imported = {o.name: o for o in bpy.data.objects if o.type == "MESH"}
+    for kind in ("hair", "beard", "glasses"):
+        o = imported[f"Avatar_{kind}"]
+        got = {kb.name for kb in o.data.shape_keys.key_blocks}
+        assert keys[kind] <= got
+    assert "jawOpen" in keys["beard"] and "jawOpen" not in keys["hair"]
