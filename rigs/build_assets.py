@@ -193,7 +193,7 @@ def _subdivided_shell(frame: HeadFrame, include_face, level: int):
 
 
 def _region_shell(frame, coverage_fn, thickness_fn, level=2, exclude_mouth=True, h_min=H_MIN,
-                  avoid_ears=True, ramp=0.4):
+                  avoid_ears=True, ramp=0.4, smooth_edge=True):
     """A shell over the skin where ``coverage_fn`` >= 0.5 (cut at sub-quad resolution so
     the edge is smooth), ``thickness_fn`` metres thick, tapering to ``h_min`` at the edge.
     Ears are cut out softly."""
@@ -215,8 +215,42 @@ def _region_shell(frame, coverage_fn, thickness_fn, level=2, exclude_mouth=True,
     polys = [[int(remap[i]) for i in p] for p in polys]
     anchor, weight, rest, cov = anchor[used], weight[used], rest[used], cov[used]
     height = h_min + thickness_fn(rest) * _smoothstep((cov - 0.5) / ramp)
+    if smooth_edge:
+        anchor, weight = _smooth_boundary(frame, polys, anchor, weight)
     att = Attachment(anchor, weight, height, np.zeros((len(rest), 3)))
     return att, polys
+
+
+def _smooth_boundary(frame, polys, anchor, weight, iterations=4):
+    """Relax the cut edge of a shell along itself (the sub-quad cut leaves a staircase),
+    then re-anchor the moved vertices on the skin nearest to their new place."""
+    edges: dict[tuple[int, int], int] = {}
+    for poly in polys:
+        for a, b in zip(poly, poly[1:] + poly[:1]):
+            key = (min(a, b), max(a, b))
+            edges[key] = edges.get(key, 0) + 1
+    nbrs: dict[int, list[int]] = {}
+    for (a, b), n in edges.items():
+        if n == 1:
+            nbrs.setdefault(a, []).append(b)
+            nbrs.setdefault(b, []).append(a)
+    ring = np.array(sorted(v for v, nb in nbrs.items() if len(nb) == 2))
+    if len(ring) == 0:
+        return anchor, weight
+    pos = np.einsum("nk,nkd->nd", weight, frame.V[anchor])
+    idx = {v: i for i, v in enumerate(ring)}
+    for _ in range(iterations):
+        new = pos.copy()
+        for v in ring:
+            a, b = nbrs[v]
+            new[v] = 0.5 * pos[v] + 0.25 * (pos[a] + pos[b])
+        pos = new
+    del idx
+    anc, w = frame.nearest_skin(pos[ring], k=3)
+    anchor, weight = anchor.copy(), weight.copy()
+    anchor[ring, :3], anchor[ring, 3] = anc, anc[:, 0]
+    weight[ring, :3], weight[ring, 3] = w, 0.0
+    return anchor, weight
 
 
 # ---- hair -------------------------------------------------------------------------------
@@ -532,16 +566,16 @@ def beard_styles(frame: HeadFrame):
     R = beard_regions(frame)
     const = lambda t: (lambda p: np.full(len(p), t))  # noqa: E731
     out = {
-        "stubble": ({"name": "Stubble", "coverage": 0.6}, [_region_shell(frame, R["full"], const(0.0003), level=1,
+        "stubble": ({"name": "Stubble", "coverage": 0.6}, [_region_shell(frame, R["full"], const(0.0003), level=1, smooth_edge=False,
                                                                            h_min=0.0006)], "stubble"),
-        "mustache": ({"name": "Mustache", "coverage": 0.1}, [_region_shell(frame, R["mustache"], const(0.004), level=2)],
+        "mustache": ({"name": "Mustache", "coverage": 0.1}, [_region_shell(frame, R["mustache"], const(0.004), level=2, smooth_edge=False)],
                      "beard"),
-        "goatee": ({"name": "Goatee", "coverage": 0.25}, [_region_shell(frame, R["goatee"], const(0.004), level=2)],
+        "goatee": ({"name": "Goatee", "coverage": 0.25}, [_region_shell(frame, R["goatee"], const(0.004), level=2, smooth_edge=False)],
                    "beard"),
         "short_full": ({"name": "Short full beard", "coverage": 0.8},
-                       [_region_shell(frame, R["full"], const(0.005), level=2)], "beard"),
+                       [_region_shell(frame, R["full"], const(0.005), level=2, smooth_edge=False)], "beard"),
         "chin_strap": ({"name": "Chin strap", "coverage": 0.35},
-                       [_region_shell(frame, R["chin_strap"], const(0.004), level=2)], "beard"),
+                       [_region_shell(frame, R["chin_strap"], const(0.004), level=2, smooth_edge=False)], "beard"),
     }
     # long full beard: a thicker shell plus a bib hanging from the chin
     chin = frame.L[CHIN]
@@ -565,7 +599,7 @@ def beard_styles(frame: HeadFrame):
     bib_polys = [[i * cols + j, i * cols + j + 1, (i + 1) * cols + j + 1, (i + 1) * cols + j]
                  for i in range(rows - 1) for j in range(cols - 1)]
     out["long_full"] = ({"name": "Long full beard", "coverage": 1.0},
-                        [_region_shell(frame, R["full"], const(0.009), level=2), (bib, bib_polys)], "beard")
+                        [_region_shell(frame, R["full"], const(0.009), level=2, smooth_edge=False), (bib, bib_polys)], "beard")
     return out
 
 
