@@ -29,6 +29,7 @@ OUTLINED = ("head", "hair/")     # objects that get the inverted-hull outline
 PART_SLOTS = {"head": ("skin", "mouth", "lips"), "teeth_upper": ("teeth",), "teeth_lower": ("teeth",),
               "tongue": ("tongue",), "eye_L": ("eye",), "eye_R": ("eye",)}
 IRIS_V, PUPIL_V = 0.165, 0.075  # UV v of the iris and pupil edges (pole = v 0 = gaze)
+HIGHLIGHT = (-0.045, 0.045, 0.028)  # catch-light centre (polar-UV x, y) and radius
 
 
 def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
@@ -42,7 +43,7 @@ def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
     return (*srgb_to_linear(hex_to_rgb(hexv)), 1.0)
 
 
-def _base_color_node(nt, avatar: Avatar, slot: str):
+def _base_color_node(nt, avatar: Avatar, slot: str, highlight: bool = False):
     """A node whose Color output is the slot's base colour (the eye: sclera/iris/pupil by UV)."""
     if slot != "eye":
         rgb = nt.nodes.new("ShaderNodeRGB")
@@ -61,7 +62,34 @@ def _base_color_node(nt, avatar: Avatar, slot: str):
     mid = els.new(PUPIL_V)
     mid.color = _rgba(avatar, "iris")
     nt.links.new(sep.outputs["Y"], ramp.inputs["Fac"])
-    return ramp.outputs["Color"]
+    if not highlight:
+        return ramp.outputs["Color"]
+    # toon catch-light: a white dot on the iris, up and toward the viewer's left, placed in
+    # the sphere's polar UV (u = angle around the gaze, v = angle from it)
+    def math(op, a, b=None):
+        n = nt.nodes.new("ShaderNodeMath")
+        n.operation = op
+        for i, x in enumerate((a, b)):
+            if x is None:
+                continue
+            if isinstance(x, float):
+                n.inputs[i].default_value = x
+            else:
+                nt.links.new(x, n.inputs[i])
+        return n.outputs[0]
+    ang = math("MULTIPLY", sep.outputs["X"], 2 * 3.141592653589793)
+    px = math("MULTIPLY", math("COSINE", ang), sep.outputs["Y"])
+    py = math("MULTIPLY", math("SINE", ang), sep.outputs["Y"])
+    dx = math("SUBTRACT", px, HIGHLIGHT[0])
+    dy = math("SUBTRACT", py, HIGHLIGHT[1])
+    dist = math("SQRT", math("ADD", math("MULTIPLY", dx, dx), math("MULTIPLY", dy, dy)))
+    dot = math("LESS_THAN", dist, HIGHLIGHT[2])
+    mix = nt.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    nt.links.new(dot, mix.inputs["Factor"])
+    nt.links.new(ramp.outputs["Color"], mix.inputs["A"])
+    mix.inputs["B"].default_value = (1.0, 1.0, 1.0, 1.0)
+    return mix.outputs["Result"]
 
 
 def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
@@ -93,7 +121,7 @@ def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
     mix = nt.nodes.new("ShaderNodeMix")
     mix.data_type, mix.blend_type = "RGBA", "MULTIPLY"
     mix.inputs["Factor"].default_value = 1.0
-    nt.links.new(_base_color_node(nt, avatar, slot), mix.inputs["A"])
+    nt.links.new(_base_color_node(nt, avatar, slot, highlight=True), mix.inputs["A"])
     nt.links.new(bands.outputs["Color"], mix.inputs["B"])
     emit = nt.nodes.new("ShaderNodeEmission")
     nt.links.new(mix.outputs["Result"], emit.inputs["Color"])
