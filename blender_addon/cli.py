@@ -1,20 +1,19 @@
 """``photo2avatar`` command line (headless, bpy module).
 
-Commands available now:
-
-* ``demo -o DIR``: build the default avatar, render it in both looks, save .blend and .glb.
+* ``generate PHOTO -o OUT_DIR``: photo -> bundle (avatar.json, render.png, report.json, ...).
+* ``eval PHOTOS_DIR --labels labels.csv -o OUT_DIR``: the quality metrics, a table, one JSON
+  line and a contact sheet.
 * ``render AVATAR_JSON -o PNG``: render an (edited) avatar.json.
+* ``demo``: generate from the bundled sample photo, with .blend and .glb.
 
 Errors for a person print one line to stderr and exit with the code of
-:mod:`inference.errors`; an existing output is kept unless ``--force``.
+:mod:`inference.errors`; outputs are never left half-written.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from inference.errors import OutputExists, UserError
 LOOK_CHOICES = ("toon", "pbr")
 VIEW_CHOICES = ("front", "three-quarter", "turntable")
 ENGINE_CHOICES = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE"}
+SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "samples" / "photos" / "person_01.jpg"
 
 
 def _fresh_scene():
@@ -34,6 +34,46 @@ def _fresh_scene():
 def _check_output(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise OutputExists(f"{path} already exists; pass --force to replace it")
+
+
+def _progress_printer(quiet: bool):
+    if quiet:
+        return None
+
+    def show(fraction: float, message: str) -> None:
+        print(f"[{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_generate(args) -> int:
+    from inference.pipeline import Backend
+    from .bundle import BundleWriter
+    from .export import export_glb, save_blend
+
+    out = Path(args.output)
+    _check_output(out, args.force)
+    t = time.perf_counter()
+    backend = Backend()
+    analysis = backend.analyze(args.photo, style=args.style, progress=_progress_printer(args.quiet))
+    writer = BundleWriter(look=args.look, size=args.size)
+    analysis.report["timings_s"]["backend_startup"] = round(backend.startup_s, 4)
+    bundle = writer.write(analysis, out, force=args.force)
+    if args.blend:
+        save_blend(bundle / "avatar.blend")
+    if args.glb:
+        export_glb(writer.objs, bundle / "avatar.glb")
+    for w in analysis.report["warnings"]:
+        print(f"photo2avatar: warning: {w}", file=sys.stderr)
+    print(bundle)
+    if not args.quiet:
+        print(f"done in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    args.photo = str(SAMPLE_PHOTO)
+    args.style, args.look, args.blend, args.glb, args.quiet = "identity", "toon", True, True, False
+    return cmd_generate(args)
 
 
 def cmd_render(args) -> int:
@@ -53,45 +93,11 @@ def cmd_render(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    from inference.avatar import default_avatar, save_avatar
-    from . import looks
-    from .avatar_build import build_avatar
-    from .export import export_glb, save_blend
-    from .render import render_avatar
-
-    out = Path(args.output)
-    _check_output(out, args.force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    timings = {}
-    try:
-        t = time.perf_counter()
-        avatar = default_avatar()
-        _fresh_scene()
-        objs = build_avatar(avatar, look="toon")
-        timings["build_s"] = time.perf_counter() - t
-        save_avatar(avatar, stage / "avatar.json")
-        t = time.perf_counter()
-        render_avatar(objs, stage / "render.png", size=args.size)
-        render_avatar(objs, stage / "render_three_quarter.png", size=args.size, view="three-quarter")
-        looks.apply_look(objs, avatar, "pbr")
-        render_avatar(objs, stage / "render_pbr.png", size=args.size)
-        looks.apply_look(objs, avatar, "toon")
-        timings["render_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        save_blend(stage / "avatar.blend")
-        export_glb(objs, stage / "avatar.glb")
-        timings["export_s"] = time.perf_counter() - t
-        (stage / "report.json").write_text(json.dumps({"timings": timings, "warnings": []}, indent=1))
-        if out.exists():
-            shutil.rmtree(out)
-        stage.rename(out)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage)
-    for f in sorted(out.iterdir()):
-        print(f)
+def cmd_eval(args) -> int:
+    from .evaluation import run_eval
+    summary = run_eval(Path(args.photos), Path(args.labels) if args.labels else None, Path(args.output),
+                       size=args.size, force=args.force, limit=args.limit)
+    print(json.dumps(summary))
     return 0
 
 
@@ -99,7 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="photo2avatar", description="Face photo to rigged 3D avatar.")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="build and render the default avatar, save .blend/.glb")
+    g = sub.add_parser("generate", help="photo -> avatar bundle")
+    g.add_argument("photo", help="a face photo (JPEG, PNG, ...)")
+    g.add_argument("-o", "--output", required=True, help="bundle folder to create")
+    g.add_argument("--style", default="identity", help="style preset (default identity)")
+    g.add_argument("--look", choices=LOOK_CHOICES, default="toon")
+    g.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    g.add_argument("--blend", action="store_true", help="also save avatar.blend")
+    g.add_argument("--glb", action="store_true", help="also export avatar.glb")
+    g.add_argument("--force", action="store_true", help="replace an existing bundle")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("demo", help="generate from the bundled sample photo, with .blend and .glb")
     d.add_argument("-o", "--output", default="out/demo", help="output folder (default out/demo)")
     d.add_argument("--size", type=int, default=512)
     d.add_argument("--force", action="store_true", help="replace an existing output folder")
@@ -115,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--transparent", action="store_true", help="transparent background")
     r.add_argument("--force", action="store_true", help="replace an existing file")
     r.set_defaults(func=cmd_render)
+
+    e = sub.add_parser("eval", help="quality metrics on a folder of labelled photos")
+    e.add_argument("photos", help="folder of photos")
+    e.add_argument("--labels", help="labels.csv (default: PHOTOS/labels.csv if present)")
+    e.add_argument("-o", "--output", required=True, help="folder for bundles, sheet and metrics")
+    e.add_argument("--size", type=int, default=512)
+    e.add_argument("--limit", type=int, default=0, help="only the first N photos")
+    e.add_argument("--force", action="store_true", help="replace an existing output folder")
+    e.set_defaults(func=cmd_eval)
     return ap
 
 
@@ -127,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"photo2avatar: {e}", file=sys.stderr)
         return e.exit_code
+    except KeyboardInterrupt:
+        print("photo2avatar: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

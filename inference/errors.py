@@ -11,6 +11,7 @@ EXIT_CODES = {
     4: "input file missing or unreadable",
     5: "output already exists (use --force)",
     6: "rendering or export failed",
+    7: "no usable face in the photo (none, too small, cut off, or turned too far)",
 }
 
 
@@ -33,3 +34,8 @@ class OutputExists(UserError):
 
 class RenderError(UserError):
     exit_code = 6
+
+
+class FaceError(UserError):
+    """The photo is readable but shows no face that can be fitted."""
+    exit_code = 7

@@ -53,8 +53,8 @@ def test_demo_writes_a_complete_bundle(tmp_path):
     r = _cli("demo", "-o", out, "--size", "128")
     assert r.returncode == 0, r.stderr
     names = {p.name for p in out.iterdir()}
-    assert {"avatar.json", "render.png", "render_pbr.png", "render_three_quarter.png",
-            "avatar.blend", "avatar.glb", "report.json"} <= names
+    assert {"avatar.json", "render.png", "deformation.npy", "avatar.blend", "avatar.glb",
+            "report.json"} <= names
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left"
     r2 = _cli("demo", "-o", out, "--size", "128")
     assert r2.returncode == 5

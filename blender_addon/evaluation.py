@@ -1,0 +1,141 @@
+"""``photo2avatar eval``: generate a bundle per photo, then compute DESIGN.md's metrics.
+
+Writes ``OUT/bundles/<photo stem>/`` for every photo, ``OUT/baseline/`` (the unfitted
+default avatar), ``OUT/metrics.json`` (summary and per-photo rows) and
+``OUT/contact_sheet.png`` (photo | render). Prints a table; the CLI prints the summary
+as one JSON line.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from inference.avatar import default_avatar, write_text_atomic
+from inference.errors import InputError, OutputExists, UserError
+from inference.evaluate import (EvalRow, attribute_accuracy, ciede2000, landmark_nme, match_top1,
+                                read_labels, view_of)
+from inference.pipeline import Analysis, Backend
+from rigs.catalogue import asset_catalogue
+
+from .bundle import BundleWriter
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 512,
+             force: bool = False, limit: int = 0) -> dict:
+    if not photos_dir.is_dir():
+        raise InputError(f"{photos_dir}: not a folder of photos")
+    photos = sorted(p for p in photos_dir.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    if limit:
+        photos = photos[:limit]
+    if not photos:
+        raise InputError(f"{photos_dir}: no photos found ({', '.join(sorted(PHOTO_SUFFIXES))})")
+    labels_path = labels_path or (photos_dir / "labels.csv")
+    labels = read_labels(labels_path) if labels_path.exists() else {}
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExists(f"{out} already exists; pass --force to replace it")
+    out.mkdir(parents=True, exist_ok=True)
+
+    backend = Backend()
+    writer = BundleWriter(size=size)
+    rows: list[EvalRow] = []
+    for i, photo in enumerate(photos):
+        t = time.perf_counter()
+        row = EvalRow(photo.name, ok=False, labels=labels.get(photo.name, {}))
+        try:
+            analysis = backend.analyze(photo)
+            writer.write(analysis, out / "bundles" / photo.stem, force=True)
+            row.ok = True
+            row.predicted = analysis.avatar.to_dict()
+            row.pose = analysis.report["pose_deg"]
+        except UserError as e:
+            row.error = str(e)
+        row.seconds = time.perf_counter() - t
+        rows.append(row)
+        print(f"[{i + 1}/{len(photos)}] {photo.name}: {'ok' if row.ok else row.error} ({row.seconds:.2f} s)",
+              flush=True)
+    writer.write(Analysis(default_avatar(), {"timings_s": {}, "warnings": []}), out / "baseline", force=True)
+
+    # ---- metrics ----
+    from inference.photo_io import load_photo
+    perceiver = backend.perceiver
+    ok_rows = [r for r in rows if r.ok]
+    baseline = view_of(np.asarray(Image.open(out / "baseline" / "render.png").convert("RGB")), perceiver)
+    photo_views, avatar_views, used = [], [], []
+    for r in ok_rows:
+        pv = view_of(load_photo(photos_dir / r.file).rgb, perceiver)
+        av = view_of(np.asarray(Image.open(out / "bundles" / Path(r.file).stem / "render.png").convert("RGB")),
+                     perceiver)
+        if pv is None or av is None:
+            r.error = "no face found on the render" if av is None else "no face found on the photo"
+            continue
+        r.nme = landmark_nme(av.landmarks, pv.landmarks)
+        r.nme_default = landmark_nme(baseline.landmarks, pv.landmarks) if baseline else float("nan")
+        r.skin_de = ciede2000(pv.skin_lab, av.skin_lab)
+        r.hair_de = ciede2000(pv.hair_lab, av.hair_lab)
+        photo_views.append(pv)
+        avatar_views.append(av)
+        used.append(r)
+    top1, match_details = match_top1(avatar_views, photo_views)
+    attrs = attribute_accuracy(rows, asset_catalogue())
+    med = lambda xs: float(np.nanmedian(xs)) if len(xs) else float("nan")  # noqa: E731
+    summary = {
+        "photos": len(rows), "generated": len(ok_rows), "failed": len(rows) - len(ok_rows),
+        **{f"acc_{k}": round(v, 4) for k, v in attrs.items()},
+        "nme_median": round(med([r.nme for r in used]), 4),
+        "nme_default_median": round(med([r.nme_default for r in used]), 4),
+        "match_top1": round(top1, 4),
+        "skin_de2000_median": round(med([r.skin_de for r in used]), 2),
+        "hair_de2000_median": round(med([r.hair_de for r in used]), 2),
+        "seconds_per_photo": round(med([r.seconds for r in rows]), 3),
+    }
+    if summary["nme_default_median"] > 0:
+        summary["nme_reduction_vs_default"] = round(1 - summary["nme_median"] / summary["nme_default_median"], 4)
+    _print_table(rows, summary)
+    write_text_atomic(out / "metrics.json", json.dumps(
+        {"summary": summary, "rows": [asdict(r) for r in rows], "match": match_details}, indent=1, default=float))
+    _contact_sheet(rows, photos_dir, out)
+    backend.close()
+    return summary
+
+
+def _print_table(rows: list[EvalRow], summary: dict) -> None:
+    print(f"{'photo':16s} {'hair':18s} {'beard':11s} {'glasses':12s} {'NME':>6s} {'NME0':>6s} "
+          f"{'skinΔE':>7s} {'hairΔE':>7s} {'yaw':>5s} {'pitch':>6s}")
+    for r in rows:
+        if not r.ok:
+            print(f"{r.file:16s} FAILED: {r.error}")
+            continue
+        a = r.predicted["assets"]
+        print(f"{r.file:16s} {a['hair']:18s} {a['beard']:11s} {a['glasses']:12s} {r.nme:6.3f} "
+              f"{r.nme_default:6.3f} {r.skin_de:7.1f} {r.hair_de:7.1f} {r.pose.get('yaw', 0):5.1f} "
+              f"{r.pose.get('pitch', 0):6.1f}")
+    for k, v in summary.items():
+        print(f"  {k}: {v}")
+
+
+def _contact_sheet(rows, photos_dir: Path, out: Path, cell: int = 200) -> None:
+    ok = [r for r in rows if r.ok]
+    if not ok:
+        return
+    cols = 4
+    lines = (len(ok) + cols - 1) // cols
+    sheet = Image.new("RGB", (cols * 2 * cell, lines * (cell + 18)), (245, 243, 240))
+    draw = ImageDraw.Draw(sheet)
+    for i, r in enumerate(ok):
+        x, y = (i % cols) * 2 * cell, (i // cols) * (cell + 18)
+        from PIL import ImageOps
+        photo = ImageOps.exif_transpose(Image.open(photos_dir / r.file)).convert("RGB")
+        photo = ImageOps.fit(photo, (cell, cell))
+        render = Image.open(out / "bundles" / Path(r.file).stem / "render.png").convert("RGB").resize((cell, cell))
+        sheet.paste(photo, (x, y))
+        sheet.paste(render, (x + cell, y))
+        a = r.predicted["assets"]
+        draw.text((x + 4, y + cell + 3), f"{r.file}: {a['hair']}, {a['beard']}, {a['glasses']}", fill=(20, 20, 20))
+    sheet.save(out / "contact_sheet.png")

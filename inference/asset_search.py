@@ -1,0 +1,253 @@
+"""Choose the discrete assets by comparing every candidate with the photo, in image space.
+
+AgileAvatar Sec 3.3: with the continuous parameters fixed, each discrete attribute is
+searched over all its candidates, scoring each against the photo. Here a candidate is
+projected through the fitted camera onto the photo (painter's-algorithm rasterization
+of the head plus the candidate, so hair behind the head is hidden) and compared with an
+*evidence map* computed from the photo once:
+
+* hair: person pixels that are not skin-coloured, above and around the face;
+* beard: lower-face pixels darker than the measured skin, lips excluded;
+* glasses: edge strength in a band around the eyes, the eyes and brows themselves excluded.
+
+Hair and beard use soft pixel agreement ``1 - mean|M - P|`` over the attribute's region,
+so ``bald``/``none`` (an empty mask) competes on equal terms. Glasses use edge contrast
+(mean evidence on the projected rims minus elsewhere) against a threshold for ``none``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.colors import (BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, hair_region,
+                              polygon_mask)
+from inference.fit import M_RIG_TO_CAM, FitResult
+from rigs.asset_geometry import vertex_normals
+from rigs.asset_library import load_library
+from rigs.catalogue import asset_catalogue, target_weights
+from rigs.rig_asset import load_rig
+
+WORK_WIDTH = 192          # evidence and candidates are compared at this resolution
+DEPTH_BINS = 32
+GLASSES_THRESHOLD = 0.21   # edge contrast on the rims needed to beat "none"
+STUBBLE_LEVEL = 0.35      # a stubble mask counts as this much "beard"
+SKIN, HAIR, BEARD, FRAME = 1, 2, 3, 4
+DEBUG = False
+# Styles whose defining part (back, crown, curls) a front photo barely shows lose ties
+# against the plain style they look like from the front.
+STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short_curly": 0.01,
+               "long_curly": 0.01, "wavy_medium": 0.01, "quiff": 0.005, "side_part": 0.005}
+
+
+@dataclass
+class AssetChoice:
+    assets: dict[str, str]
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class Rasterizer:
+    """Label image of projected triangle sets, far to near (depth-binned painter's)."""
+
+    def __init__(self, fit: FitResult, roi: tuple[int, int, int, int], width: int = WORK_WIDTH):
+        self.fit = fit
+        self.x0, self.y0, x1, y1 = roi
+        self.k = width / max(x1 - self.x0, 1)
+        self.shape = (max(int((y1 - self.y0) * self.k), 1), width)
+
+    def camera(self, pts: np.ndarray) -> np.ndarray:
+        f = self.fit
+        cam = f.scale * (pts @ M_RIG_TO_CAM.T) @ f.rotation.T + f.translation
+        cam[:, 0] = (cam[:, 0] - self.x0) * self.k
+        cam[:, 1] = (cam[:, 1] - self.y0) * self.k
+        return cam
+
+    def draw(self, layers: list[tuple[np.ndarray, np.ndarray, int]]) -> np.ndarray:
+        """layers: (points (n, 3) rig metres, triangles (m, 3), label)."""
+        import cv2
+        polys, depth, labels = [], [], []
+        for pts, tris, label in layers:
+            cam = self.camera(pts)
+            tri = cam[tris]
+            polys.append(tri[:, :, :2])
+            depth.append(tri[:, :, 2].mean(1))
+            labels.append(np.full(len(tris), label))
+        polys, depth, labels = np.concatenate(polys), np.concatenate(depth), np.concatenate(labels)
+        edges = np.quantile(depth, np.linspace(0, 1, DEPTH_BINS + 1))
+        bins = np.clip(np.searchsorted(edges, depth, side="right") - 1, 0, DEPTH_BINS - 1)
+        img = np.zeros(self.shape, np.uint8)
+        for b in range(DEPTH_BINS - 1, -1, -1):        # larger depth = farther: draw first
+            for label in np.unique(labels[bins == b]):
+                sel = (bins == b) & (labels == label)
+                cv2.fillPoly(img, list(np.round(polys[sel]).astype(np.int32)), int(label))
+        return img
+
+    def resize(self, full: np.ndarray) -> np.ndarray:
+        """Crop a full-resolution photo-space map to the ROI and resample it."""
+        import cv2
+        h, w = full.shape[:2]
+        x1 = self.x0 + self.shape[1] / self.k
+        y1 = self.y0 + self.shape[0] / self.k
+        m = np.float32([[1 / self.k, 0, self.x0], [0, 1 / self.k, self.y0]])
+        del h, w, x1, y1
+        return cv2.warpAffine(full.astype(np.float32), m, (self.shape[1], self.shape[0]),
+                              flags=cv2.WARP_INVERSE_MAP | cv2.INTER_AREA, borderValue=0)
+
+
+def _hair_regions(shape_hw, lm, iod, cx, chin_y, face):
+    """(mask, weight) regions where hairstyles differ: above the forehead (bald or not),
+    the temples, beside the cheeks (medium and long), beside the neck (long)."""
+    yy, xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]]
+    top, eye_y = lm[10, 1], lm[[33, 263], 1].mean()
+    brow_y = lm[[105, 334], 1].mean()
+    dx = np.abs(xx - cx)
+    half = np.abs(lm[[234, 454], 0] - cx).mean()          # face half-width at the cheekbones
+    above = (yy > top - 0.75 * iod) & (yy < top - 0.3 * iod) & (dx < 0.45 * iod)
+    temples = (yy > brow_y - 0.35 * iod) & (yy < eye_y) & ~face & (dx < half + 0.35 * iod)
+    cheeks = (yy > eye_y) & (yy < chin_y) & ~face & (dx < half + 0.45 * iod)
+    # beside the neck, but inside the shoulders' line where a collar or suit begins
+    neck = (yy > chin_y) & (yy < chin_y + 0.5 * iod) & (dx > 0.45 * iod) & (dx < 0.95 * iod)
+    return [(above, 2.0), (temples, 0.5), (cheeks, 1.5), (neck, 1.0)]
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit: FitResult,
+                  skin_lab: np.ndarray, hair_lab: np.ndarray, lab: np.ndarray | None = None) -> AssetChoice:
+    """Best hair, beard and glasses for the photo (eyebrows by thickness of the brow strip)."""
+    from inference.colors import srgb_to_lab
+    rig = load_rig()
+    lib = load_library()
+    cat = asset_catalogue()
+    lab = srgb_to_lab(rgb / 255.0) if lab is None else lab
+    shape_hw = rgb.shape[:2]
+    iod = np.linalg.norm(lm[33, :2] - lm[263, :2])
+    cx = lm[[33, 263], 0].mean()
+    chin_y = lm[152, 1]
+    roi = (int(cx - 1.7 * iod), int(lm[10, 1] - 1.3 * iod), int(cx + 1.7 * iod), int(chin_y + 0.5 * iod))
+    ras = Rasterizer(fit, roi)
+
+    weights = target_weights(fit.shape)
+    for k, v in fit.expression.items():     # the photo still shows its expression
+        weights[f"arkit/{k}"] = weights.get(f"arkit/{k}", 0.0) + v
+    verts = rig.deformed(weights)
+    head_tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
+    normals = vertex_normals(verts, rig.parts["head"].triangles())
+    head_layer = (verts, head_tris, SKIN)
+
+    def asset_layer(name, label, material=None):
+        a = lib[name]
+        pts = a.att.evaluate(verts, normals)
+        tris = []
+        for i, s in enumerate(a.loop_start):
+            e = a.loop_start[i + 1] if i + 1 < len(a.loop_start) else len(a.loop_vert)
+            if material is not None and a.poly_material[i] != material:
+                continue
+            poly = a.loop_vert[s:e]
+            tris += [(poly[0], poly[j], poly[j + 1]) for j in range(1, len(poly) - 1)]
+        return pts, np.array(tris, np.int64).reshape(-1, 3), label
+
+    scores: dict[str, dict[str, float]] = {"hair": {}, "beard": {}, "glasses": {}}
+    dE_skin = np.linalg.norm(lab - skin_lab, axis=2)
+    face = polygon_mask(shape_hw, lm[FACE_OVAL], hull=False)
+    brow_line = min(lm[BROW_L, 1].min(), lm[BROW_R, 1].min())
+    yy = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][0]
+    inner_face = face & (yy > brow_line - 0.15 * iod)
+
+    # ---- hair ----
+    # hair: person, not skin, close to the measured hair colour (keeps most clothing out);
+    # compared above the shoulders, beside the face and neck
+    dE_hair = np.linalg.norm(lab - hair_lab, axis=2)
+    p_hair = (person_mask > 0.5) * _sigmoid((dE_skin - 14.0) / 3.0) * _sigmoid((22.0 - dE_hair) / 4.0)
+    xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][1]
+    # The MakeHuman cranium is taller than most real skulls, so pixelwise overlap on the
+    # crown says more about skull size than about the hairstyle. Compare instead the
+    # share of hair in regions anchored on the face, computed the same way on the
+    # candidate's projection and on the photo's evidence.
+    regions = _hair_regions(shape_hw, lm, iod, cx, chin_y, face)
+    R = [ras.resize(r.astype(np.float32)) > 0.5 for r, _ in regions]
+    wts = np.array([w for _, w in regions])
+    P = ras.resize(p_hair)
+    fP = np.array([P[r].mean() if r.any() else 0.0 for r in R])
+    for hid in cat["hair"]:
+        layers = [head_layer] + ([asset_layer(f"hair/{hid}", HAIR)] if f"hair/{hid}" in lib else [])
+        M = (ras.draw(layers) == HAIR).astype(np.float32)
+        fM = np.array([M[r].mean() if r.any() else 0.0 for r in R])
+        scores["hair"][hid] = float(1.0 - (wts * np.abs(fM - fP)).sum() / wts.sum()
+                                    - STYLE_PRIOR.get(hid, 0.0))
+        if DEBUG:
+            print(hid, np.round(fM, 2), "photo", np.round(fP, 2))
+
+    # ---- beard ----
+    lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
+    below_nose = yy > lm[2, 1]
+    beard_region = face & below_nose & ~lips
+    # facial hair is less red than skin whatever its colour (black, brown, grey); shading
+    # darkens skin but keeps its redness
+    p_beard = _sigmoid((skin_lab[1] - lab[..., 1] - 3.0) / 2.5)
+    P = ras.resize(p_beard)
+    R = ras.resize(beard_region.astype(np.float32)) > 0.5
+    for bid in cat["beard"]:
+        if f"beard/{bid}" in lib:
+            M = (ras.draw([head_layer, asset_layer(f"beard/{bid}", BEARD)]) == BEARD).astype(np.float32)
+            if bid == "stubble":
+                M *= STUBBLE_LEVEL
+        else:
+            M = np.zeros(ras.shape, np.float32)
+        scores["beard"][bid] = float(1.0 - np.abs(M - P)[R].mean()) if R.any() else 0.0
+
+    # ---- glasses ----
+    import cv2
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    mag = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3))
+    norm = np.percentile(mag[face], 95) + 1e-6
+    edges = np.clip(mag / norm, 0, 1)
+    feature = np.zeros(shape_hw, np.uint8)
+    for ids in (EYE_L, EYE_R, BROW_L, BROW_R):
+        feature |= polygon_mask(shape_hw, lm[ids], hull=True).astype(np.uint8)
+    feature = cv2.dilate(feature, np.ones((max(3, int(0.08 * iod)),) * 2, np.uint8)).astype(bool)
+    band = (yy > brow_line - 0.2 * iod) & (yy < lm[2, 1]) & ~feature
+    E = ras.resize(edges)
+    R = ras.resize(band.astype(np.float32)) > 0.5
+    scores["glasses"]["none"] = GLASSES_THRESHOLD
+    for gid in cat["glasses"]:
+        if f"glasses/{gid}" not in lib:
+            continue
+        M = ras.draw([head_layer, asset_layer(f"glasses/{gid}", FRAME, material=0)]) == FRAME
+        M = cv2.dilate(M.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool) & R
+        rest = R & ~M
+        scores["glasses"][gid] = float(E[M].mean() - E[rest].mean()) if M.any() and rest.any() else 0.0
+
+    best = {k: max(v, key=v.get) for k, v in scores.items()}
+    return AssetChoice(best, scores)
+
+
+def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> str:
+    """Eyebrow style from the brow strip: thickness relative to the eye distance, arch
+    from the landmark curve, darkness contrast for 'bushy'."""
+    iod = np.linalg.norm(lm[33, :2] - lm[263, :2])
+    upper = lm[[70, 63, 105, 66, 107, 300, 293, 334, 296, 336], 1]
+    lower = lm[[46, 53, 52, 65, 55, 276, 283, 282, 295, 285], 1]
+    thickness = float(np.median(lower - upper) / iod)
+    # arch: how far the middle rises above the line joining the ends, per side
+    arch = []
+    for ids in ([70, 105, 107], [300, 334, 336]):
+        a, m, b = lm[ids, :2]
+        arch.append(((a[1] + b[1]) / 2 - m[1]) / iod)
+    arch = float(np.mean(arch))
+    h, w = lab.shape[:2]
+    brows = polygon_mask((h, w), lm[BROW_L], hull=False) | polygon_mask((h, w), lm[BROW_R], hull=False)
+    contrast = float(skin_lab[0] - np.median(lab[brows][:, 0])) if brows.any() else 0.0
+    if thickness > 0.06 and contrast > 33:
+        return "bushy"
+    if thickness > 0.058:
+        return "thick"
+    if thickness < 0.047 or contrast < 12:
+        return "thin"
+    if arch > 0.045:
+        return "arched"
+    if arch < 0.02:
+        return "straight"
+    return "medium"

@@ -1,0 +1,201 @@
+"""Quality metrics of DESIGN.md, computed from photos and their bundles (no bpy).
+
+1. attributes: glasses, beard, hair length and hair colour against ``labels.csv``;
+2. landmark NME: MediaPipe on ``render.png`` vs on the photo, over an expression-
+   insensitive subset (eye corners, brows, nose, upper face oval), similarity-aligned,
+   divided by the photo's outer-eye-corner distance; also for the unfitted default avatar;
+3. match top-1 (AgileAvatar Table 1): each avatar picks the nearest among its photo and
+   three others; the distance sums four terms (aligned landmarks, skin and hair CIELAB,
+   head-and-hair silhouette), each divided by its median between different photos;
+4. colour: CIEDE2000 between photo and render, skin and hair.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.colors import measure_colors
+
+# expression-insensitive landmarks: eye corners, brows, nose, upper face oval
+NME_SUBSET = np.array([33, 133, 362, 263,
+                       70, 63, 105, 66, 107, 336, 296, 334, 293, 300,
+                       168, 6, 197, 195, 5, 4, 1, 98, 327,
+                       10, 338, 297, 332, 284, 251, 389, 356, 454, 234, 127, 162, 21, 54, 103, 67, 109])
+HAIR_COLOR_NAMES = {   # CIELAB references for the label vocabulary
+    "black": (18.0, 1.0, 2.0), "brown": (35.0, 9.0, 18.0), "blonde": (68.0, 5.0, 28.0),
+    "red": (42.0, 30.0, 32.0), "gray": (60.0, 0.0, 3.0), "white": (84.0, 0.0, 3.0),
+}
+
+
+@dataclass
+class View:
+    """What the metrics need from one image (a photo or a render)."""
+    landmarks: np.ndarray
+    skin_lab: np.ndarray
+    hair_lab: np.ndarray
+    silhouette: np.ndarray          # (G, G) samples of the person mask above the mouth
+
+
+@dataclass
+class EvalRow:
+    file: str
+    ok: bool
+    error: str = ""
+    seconds: float = 0.0
+    predicted: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    nme: float = float("nan")
+    nme_default: float = float("nan")
+    skin_de: float = float("nan")
+    hair_de: float = float("nan")
+    pose: dict = field(default_factory=dict)
+
+
+def read_labels(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh)}
+
+
+def similarity_2d(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares 2D similarity mapping src onto dst; returns the mapped src."""
+    ms, md = src.mean(0), dst.mean(0)
+    a, b = src - ms, dst - md
+    cov = b.T @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    s_ = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        s_[-1] = -1
+    r = u @ np.diag(s_) @ vt
+    scale = (d * s_).sum() / (a ** 2).sum(1).mean()
+    return scale * a @ r.T + md
+
+
+def landmark_nme(render_lm: np.ndarray, photo_lm: np.ndarray) -> float:
+    """Aligned NME over :data:`NME_SUBSET`, normalised by the photo's outer-eye distance."""
+    src, dst = render_lm[NME_SUBSET, :2], photo_lm[NME_SUBSET, :2]
+    mapped = similarity_2d(src, dst)
+    iod = np.linalg.norm(photo_lm[33, :2] - photo_lm[263, :2])
+    return float(np.linalg.norm(mapped - dst, axis=1).mean() / iod)
+
+
+def silhouette_samples(mask: np.ndarray, lm: np.ndarray, grid: int = 24) -> np.ndarray:
+    """The person mask above the mouth, sampled on a grid aligned to the eyes and scaled
+    by the eye distance (so photo and render are comparable)."""
+    import cv2
+    le, re = lm[33, :2], lm[263, :2]
+    c = (le + re) / 2
+    d = re - le
+    iod = np.linalg.norm(d)
+    ex, ey = d / iod, np.array([-d[1], d[0]]) / iod
+    u = np.linspace(-1.8, 1.8, grid) * iod
+    v = np.linspace(-2.4, 1.2, grid) * iod      # from well above the head to the mouth
+    uu, vv = np.meshgrid(u, v)
+    pts = c + uu[..., None] * ex + vv[..., None] * ey
+    m = cv2.remap(mask.astype(np.float32), pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32),
+                  cv2.INTER_LINEAR, borderValue=0)
+    return m
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> float:
+    """CIEDE2000 colour difference (Sharma, Wu, Dalal 2005)."""
+    L1, a1, b1 = lab1
+    L2, a2, b2 = lab2
+    C1, C2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    Cm = (C1 + C2) / 2
+    G = 0.5 * (1 - np.sqrt(Cm ** 7 / (Cm ** 7 + 25 ** 7)))
+    a1p, a2p = (1 + G) * a1, (1 + G) * a2
+    C1p, C2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dLp, dCp = L2 - L1, C2p - C1p
+    dh = h2p - h1p
+    if C1p * C2p == 0:
+        dh = 0.0
+    elif dh > 180:
+        dh -= 360
+    elif dh < -180:
+        dh += 360
+    dHp = 2 * np.sqrt(C1p * C2p) * np.sin(np.radians(dh / 2))
+    Lm, Cmp = (L1 + L2) / 2, (C1p + C2p) / 2
+    hs = h1p + h2p
+    if C1p * C2p == 0:
+        hm = hs
+    elif abs(h1p - h2p) <= 180:
+        hm = hs / 2
+    else:
+        hm = (hs + 360) / 2 if hs < 360 else (hs - 360) / 2
+    T = (1 - 0.17 * np.cos(np.radians(hm - 30)) + 0.24 * np.cos(np.radians(2 * hm))
+         + 0.32 * np.cos(np.radians(3 * hm + 6)) - 0.20 * np.cos(np.radians(4 * hm - 63)))
+    dtheta = 30 * np.exp(-(((hm - 275) / 25) ** 2))
+    Rc = 2 * np.sqrt(Cmp ** 7 / (Cmp ** 7 + 25 ** 7))
+    Sl = 1 + 0.015 * (Lm - 50) ** 2 / np.sqrt(20 + (Lm - 50) ** 2)
+    Sc, Sh = 1 + 0.045 * Cmp, 1 + 0.015 * Cmp * T
+    Rt = -np.sin(np.radians(2 * dtheta)) * Rc
+    return float(np.sqrt((dLp / Sl) ** 2 + (dCp / Sc) ** 2 + (dHp / Sh) ** 2 + Rt * (dCp / Sc) * (dHp / Sh)))
+
+
+def hair_color_name(lab: np.ndarray) -> str:
+    """Nearest label colour name in CIELAB."""
+    return min(HAIR_COLOR_NAMES, key=lambda n: np.linalg.norm(np.asarray(HAIR_COLOR_NAMES[n]) - lab))
+
+
+def view_of(rgb: np.ndarray, perceiver) -> View | None:
+    """Landmarks, colours and silhouette of an image, or None if no face is found."""
+    try:
+        obs = perceiver.observe(rgb)
+    except Exception:   # noqa: BLE001 - a render or photo without a detectable face
+        return None
+    col = measure_colors(rgb, obs.landmarks, obs.person_mask)
+    return View(obs.landmarks, col.lab["skin"], col.lab["hair"],
+                silhouette_samples(obs.person_mask, obs.landmarks))
+
+
+def match_top1(avatars: list[View], photos: list[View]) -> tuple[float, list[dict]]:
+    """AgileAvatar's match task: avatar i against photo i and three others (the next three
+    in order). Returns the top-1 rate and per-avatar details."""
+    n = len(photos)
+    if n < 4:
+        return float("nan"), []
+
+    def terms(a: View, p: View):
+        return np.array([landmark_nme(a.landmarks, p.landmarks), np.linalg.norm(a.skin_lab - p.skin_lab),
+                         np.linalg.norm(a.hair_lab - p.hair_lab), np.abs(a.silhouette - p.silhouette).mean()])
+
+    pairs = np.array([terms(photos[i], photos[j]) for i in range(n) for j in range(n) if i != j])
+    med = np.median(pairs, axis=0) + 1e-9
+    hits, details = 0, []
+    for i in range(n):
+        cands = [i] + [(i + k) % n for k in (1, 2, 3)]
+        d = [float((terms(avatars[i], photos[j]) / med).sum()) for j in cands]
+        pick = cands[int(np.argmin(d))]
+        hits += pick == i
+        details.append({"avatar": i, "candidates": cands, "distances": d, "picked": pick})
+    return hits / n, details
+
+
+def attribute_accuracy(rows: list[EvalRow], catalogue: dict) -> dict[str, float]:
+    """Accuracy per attribute over rows with a label (blank labels skipped)."""
+    acc = {}
+    for attr in ("glasses", "beard", "hair_length", "hair_color"):
+        hits = total = 0
+        for r in rows:
+            if not r.ok or not r.labels.get(attr):
+                continue
+            av = r.predicted
+            if attr == "glasses":
+                pred = "1" if av["assets"]["glasses"] != "none" else "0"
+            elif attr == "beard":
+                pred = "1" if av["assets"]["beard"] not in ("none", "stubble") else "0"
+            elif attr == "hair_length":
+                pred = catalogue["hair"][av["assets"]["hair"]]["length"]
+            else:
+                from inference.colors import srgb_to_lab
+                from inference.avatar import hex_to_rgb
+                pred = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av["colors"]["hair"]))))
+            hits += pred == r.labels[attr]
+            total += 1
+        acc[attr] = hits / total if total else float("nan")
+    return acc

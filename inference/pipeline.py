@@ -1,0 +1,125 @@
+"""Photo -> avatar vector: the whole backend pipeline behind one warm object.
+
+    photo --load--> RGB --perceive--> landmarks, person mask
+          --fit--> pose, expression (reported, then removed), identity sliders
+          --measure--> colours --search--> hair, beard, glasses, eyebrows --> Avatar
+
+:class:`Backend` keeps MediaPipe's models and the rig's landmark model loaded, so the
+add-on, batch jobs and the eval pay the start-up cost once. Everything here is bpy-free;
+rendering the bundle's ``render.png`` is the caller's job (``blender_addon``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.avatar import Avatar, default_avatar
+from inference.errors import FaceError, InputError
+from rigs.catalogue import style_names
+
+MAX_YAW = 45.0     # degrees: beyond this the far side of the face is guesswork
+VERSION = "0.1.0"
+
+
+@dataclass
+class Analysis:
+    """The avatar and everything a report needs to explain it."""
+    avatar: Avatar
+    report: dict = field(default_factory=dict)
+
+
+class Backend:
+    """Warm photo-to-avatar backend. Not thread-safe: one per worker."""
+
+    def __init__(self):
+        from inference.fit import landmark_model
+        from inference.perception import Perceiver
+        from rigs.asset_library import load_library
+        t = time.perf_counter()
+        self.perceiver = Perceiver()
+        landmark_model()
+        load_library()
+        self.startup_s = time.perf_counter() - t
+
+    def analyze(self, photo_path, style: str = "identity", progress=None) -> Analysis:
+        """Photo file -> :class:`Analysis`. Raises InputError / FaceError for bad photos.
+
+        ``progress(fraction, message)`` is called between stages when given.
+        """
+        from inference.asset_search import choose_eyebrows, search_assets
+        from inference.colors import measure_colors, srgb_to_lab
+        from inference.fit import fit_landmarks
+        from inference.photo_io import load_photo
+
+        if style not in style_names():
+            raise InputError(f"unknown style {style!r} (available: {', '.join(style_names())})")
+        report = {"timings_s": {}, "warnings": []}
+        step = _Stopwatch(report["timings_s"], progress)
+
+        with step("load", 0.05):
+            photo = load_photo(photo_path)
+        with step("perceive", 0.2):
+            obs = self.perceiver.observe(photo.rgb)
+        report["warnings"] += obs.warnings
+        with step("fit", 0.45):
+            fit = fit_landmarks(obs.landmarks)
+        yaw, pitch, roll = fit.yaw_pitch_roll
+        if abs(yaw) > MAX_YAW:
+            raise FaceError(f"the head is turned {abs(yaw):.0f} degrees; at most {MAX_YAW:.0f} can be "
+                            "fitted (use a more frontal photo)")
+        if abs(yaw) > 20 or abs(pitch) > 20:
+            report["warnings"].append(f"head pose yaw {yaw:.0f}, pitch {pitch:.0f} degrees: "
+                                      "a frontal photo gives a closer likeness")
+        with step("colors", 0.6):
+            lab = srgb_to_lab(photo.rgb / 255.0)
+            colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask)
+        with step("assets", 0.9):
+            choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, fit, colors.lab["skin"],
+                                   colors.lab["hair"], lab)
+            brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
+
+        av = default_avatar()
+        av.shape.update(fit.shape)
+        av.colors.update(colors.hex)
+        av.assets.update(choice.assets)
+        av.assets["eyebrows"] = brows
+        av.style = {"name": style, "strength": 1.0}
+        av.expression = {}                     # expression normalization: neutral avatar
+        av.source = {"photo_sha256": photo.sha256, "version": VERSION, "photo": photo.path.name}
+        report.update({
+            "photo": {"file": str(photo.path), "sha256": photo.sha256,
+                      "original_size": list(photo.original_size), "analysed_size": list(obs.size)},
+            "pose_deg": {"yaw": yaw, "pitch": pitch, "roll": roll},
+            "fit": {"residual_px": fit.residual_px, "residual_over_eye_distance": fit.residual_norm},
+            "expression_removed": {k: round(v, 4) for k, v in fit.expression.items() if v > 0.01},
+            "asset_scores": {k: {a: round(s, 4) for a, s in v.items()} for k, v in choice.scores.items()},
+            "white_balance_ab": list(colors.white_balance_ab),
+            "faces_found": obs.n_faces,
+            "landmarks_px": np.round(obs.landmarks, 2).tolist(),
+        })
+        if progress:
+            progress(1.0, "done")
+        return Analysis(av, report)
+
+    def close(self) -> None:
+        self.perceiver.close()
+
+
+class _Stopwatch:
+    def __init__(self, timings: dict, progress):
+        self.timings, self.progress = timings, progress
+
+    def __call__(self, name: str, fraction: float):
+        sw = self
+
+        class _Ctx:
+            def __enter__(self):
+                if sw.progress:
+                    sw.progress(fraction, name)
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                sw.timings[name] = round(time.perf_counter() - self.t, 4)
+        return _Ctx()
