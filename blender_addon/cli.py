@@ -145,9 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _route_native_stderr(log_path: Path) -> None:
+    """Keep Python's stderr on the terminal but send file descriptor 2, where MediaPipe's
+    and TensorFlow Lite's C++ code logs (some of it flushed only at exit), to a log file:
+    a person sees one line per error, a developer finds the native chatter in the log."""
+    import os
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .environment import contain_caches
-    contain_caches()      # before the first `import bpy`
+    cache = contain_caches()      # before the first `import bpy`
+    if argv is None:              # a process of our own: safe to re-route its fd 2
+        _route_native_stderr(cache / "native-stderr.log")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -138,17 +138,26 @@ def hair_region(shape_hw, lm: np.ndarray) -> np.ndarray:
 
 
 def _hair(lab, lm, person_mask, skin):
-    """Hair colour from the region above and around the face; also the share of that
-    region that is person and not skin (small share = bald or very short)."""
-    region = hair_region(lab.shape[:2], lm) & (person_mask > 0.5)
+    """Hair colour, preferably from the band just above the forehead (hair on almost every
+    head that has any), else from the whole region around the face. Returns the colour and
+    the share of the region that is person and not skin (small = bald or very short)."""
+    h, w = lab.shape[:2]
+    iod = np.linalg.norm(lm[33, :2] - lm[263, :2])
+    cx, top = lm[[33, 263], 0].mean(), lm[10, 1]
+    yy, xx = np.mgrid[0:h, 0:w]
+    person = person_mask > 0.5
+    band = person & (yy > top - 0.75 * iod) & (yy < top - 0.2 * iod) & (np.abs(xx - cx) < 0.5 * iod)
+    region = hair_region(lab.shape[:2], lm) & person
     px = lab[region]
     if len(px) < 30:
         return None, 0.0
-    not_skin = np.linalg.norm(px - skin, axis=1) > 14 if skin is not None else np.ones(len(px), bool)
-    hair = px[not_skin]
-    frac = float(not_skin.mean())
+    skin_like = lambda q: np.linalg.norm(q - skin, axis=1) <= 14 if skin is not None else np.zeros(len(q), bool)  # noqa: E731
+    frac = float(1.0 - skin_like(px).mean())
+    bp = lab[band]
+    if len(bp) >= 30 and (1.0 - skin_like(bp).mean()) > 0.4:
+        hair = bp[~skin_like(bp)]
+    else:
+        hair = px[~skin_like(px)]
     if len(hair) < 30:
         return None, frac
-    # the darker two thirds: shine on hair is not its colour
-    hair = hair[hair[:, 0] <= np.percentile(hair[:, 0], 67)]
-    return robust_lab(hair, 0, 100), frac
+    return robust_lab(hair, 15, 85), frac

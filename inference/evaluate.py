@@ -47,8 +47,10 @@ class EvalRow:
     seconds: float = 0.0
     predicted: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
-    nme: float = float("nan")
+    nme: float = float("nan")               # front render.png vs photo
     nme_default: float = float("nan")
+    nme_posed: float = float("nan")         # rendered at the photo's head pose vs photo
+    nme_default_posed: float = float("nan")
     skin_de: float = float("nan")
     hair_de: float = float("nan")
     pose: dict = field(default_factory=dict)

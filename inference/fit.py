@@ -34,7 +34,7 @@ from rigs.rig_asset import load_correspondence, load_rig
 M_RIG_TO_CAM = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 CONTOUR_WEIGHT = 0.3
 DEPTH_WEIGHT = 0.25
-SHAPE_PRIOR = 3e-3       # metres of landmark residual one unit of slider costs (x sqrt(n))
+SHAPE_PRIOR = 4e-4       # metres of landmark residual one unit of slider costs (x sqrt(n))
 EXPR_PRIOR = 1.5e-3
 # expressions portraits show. Left out: gaze, sideways jaw/mouth, the tongue, and the brow
 # and nose-sneer units, which would otherwise explain brow height and nose shape (identity)

@@ -8,7 +8,9 @@ live here too, so the fitting, the eval and the rig's correspondences agree.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,23 @@ os.environ.setdefault("GLOG_minloglevel", "2")       # keep MediaPipe's C++ logs
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 N_LANDMARKS = 478
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence fd 2 while MediaPipe's C++ side starts and runs: it logs 'Created TensorFlow
+    Lite XNNPACK delegate' and absl warnings there, which would break the CLI's promise of
+    one line per error. Python exceptions still propagate."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _edge_vertices(edges) -> np.ndarray:
@@ -51,16 +70,18 @@ class LandmarkDetector:
     instance: constructing it loads the bundled models (~0.1 s)."""
 
     def __init__(self, max_faces: int = 4, min_confidence: float = 0.5):
-        import mediapipe as mp
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
-            min_detection_confidence=min_confidence)
+        with quiet_native_stderr():
+            import mediapipe as mp
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+                min_detection_confidence=min_confidence)
 
     def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
         """All faces in an (H, W, 3) uint8 RGB image, largest first."""
         rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
         h, w = rgb.shape[:2]
-        res = self._mesh.process(rgb)
+        with quiet_native_stderr():
+            res = self._mesh.process(rgb)
         faces = []
         for lm in res.multi_face_landmarks or []:
             p = np.array([(q.x * w, q.y * h, q.z * w) for q in lm.landmark], dtype=np.float64)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inference.errors import FaceError
-from inference.landmarks import LandmarkDetector
+from inference.landmarks import LandmarkDetector, quiet_native_stderr
 
 MIN_FACE_PX = 60            # inter-ocular + margins: below this the landmarks are guesswork
 EDGE_MARGIN = 0.02          # landmarks this close (fraction of the side) to the border: cut off
@@ -40,9 +40,10 @@ class Perceiver:
     """Keeps MediaPipe's models loaded between photos (the warm backend holds one)."""
 
     def __init__(self):
-        import mediapipe as mp
         self.detector = LandmarkDetector(max_faces=4)
-        self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        with quiet_native_stderr():
+            import mediapipe as mp
+            self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
 
     def observe(self, rgb: np.ndarray) -> FaceObservation:
         """Landmarks of the largest face plus the person mask; FaceError if unusable."""
@@ -63,7 +64,8 @@ class Perceiver:
         outside = ((p[:, 0] < -mx) | (p[:, 0] > w + mx) | (p[:, 1] < -my) | (p[:, 1] > h + my)).mean()
         if outside > 0.03:
             raise FaceError("the face is cut off by the edge of the photo")
-        mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
+        with quiet_native_stderr():
+            mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
         mask = np.zeros((h, w), np.float32) if mask is None else mask.astype(np.float32)
         return FaceObservation(rgb, p, mask, len(faces), warnings)
 
