@@ -30,10 +30,10 @@ from rigs.rig_asset import load_rig
 
 WORK_WIDTH = 192          # evidence and candidates are compared at this resolution
 DEPTH_BINS = 32
-GLASSES_THRESHOLD = 0.21   # edge contrast on the rims needed to beat "none"
-STUBBLE_LEVEL = 0.35      # a stubble mask counts as this much "beard"
+GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
+STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
+NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
 SKIN, HAIR, BEARD, FRAME = 1, 2, 3, 4
-DEBUG = False
 # Styles whose defining part (back, crown, curls) a front photo barely shows lose ties
 # against the plain style they look like from the front.
 STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short_curly": 0.01,
@@ -107,7 +107,17 @@ def _hair_regions(shape_hw, lm, iod, cx, chin_y, face):
     cheeks = (yy > eye_y) & (yy < chin_y) & ~face & (dx < half + 0.45 * iod)
     # beside the neck, but inside the shoulders' line where a collar or suit begins
     neck = (yy > chin_y) & (yy < chin_y + 0.5 * iod) & (dx > 0.45 * iod) & (dx < 0.95 * iod)
-    return [(above, 2.0), (temples, 0.5), (cheeks, 1.5), (neck, 1.0)]
+    shoulders = (yy > chin_y + 0.5 * iod) & (yy < chin_y + 1.1 * iod) & (dx > 0.45 * iod) & (dx < 1.1 * iod)
+    return [(above, 2.0), (temples, 0.25), (cheeks, 1.5), (neck, 1.0), (shoulders, 1.0)]
+
+
+def _continuous(f: np.ndarray) -> np.ndarray:
+    """Hair below the chin counts only as far as hair above it leads there: long hair falls
+    past the cheeks, a dark collar does not (order: above, temples, cheeks, neck, shoulders)."""
+    f = f.copy()
+    f[3] = min(f[3], 1.5 * f[2])
+    f[4] = min(f[4], 1.5 * f[3])
+    return f
 
 
 def _sigmoid(x):
@@ -126,7 +136,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     iod = np.linalg.norm(lm[33, :2] - lm[263, :2])
     cx = lm[[33, 263], 0].mean()
     chin_y = lm[152, 1]
-    roi = (int(cx - 1.7 * iod), int(lm[10, 1] - 1.3 * iod), int(cx + 1.7 * iod), int(chin_y + 0.5 * iod))
+    roi = (int(cx - 1.7 * iod), int(lm[10, 1] - 1.3 * iod), int(cx + 1.7 * iod), int(chin_y + 1.2 * iod))
     ras = Rasterizer(fit, roi)
 
     weights = target_weights(fit.shape)
@@ -160,7 +170,9 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     # hair: person, not skin, close to the measured hair colour (keeps most clothing out);
     # compared above the shoulders, beside the face and neck
     dE_hair = np.linalg.norm(lab - hair_lab, axis=2)
-    p_hair = (person_mask > 0.5) * _sigmoid((dE_skin - 14.0) / 3.0) * _sigmoid((22.0 - dE_hair) / 4.0)
+    # light hair (grey, white, blonde) varies more in lightness with shading: wider tolerance
+    tol = 22.0 + 0.3 * max(0.0, float(hair_lab[0]) - 40.0)
+    p_hair = (person_mask > 0.5) * _sigmoid((dE_skin - 14.0) / 3.0) * _sigmoid((tol - dE_hair) / 4.0)
     xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][1]
     # The MakeHuman cranium is taller than most real skulls, so pixelwise overlap on the
     # crown says more about skull size than about the hairstyle. Compare instead the
@@ -170,15 +182,13 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     R = [ras.resize(r.astype(np.float32)) > 0.5 for r, _ in regions]
     wts = np.array([w for _, w in regions])
     P = ras.resize(p_hair)
-    fP = np.array([P[r].mean() if r.any() else 0.0 for r in R])
+    fP = _continuous(np.array([P[r].mean() if r.any() else 0.0 for r in R]))
     for hid in cat["hair"]:
         layers = [head_layer] + ([asset_layer(f"hair/{hid}", HAIR)] if f"hair/{hid}" in lib else [])
         M = (ras.draw(layers) == HAIR).astype(np.float32)
-        fM = np.array([M[r].mean() if r.any() else 0.0 for r in R])
+        fM = _continuous(np.array([M[r].mean() if r.any() else 0.0 for r in R]))
         scores["hair"][hid] = float(1.0 - (wts * np.abs(fM - fP)).sum() / wts.sum()
                                     - STYLE_PRIOR.get(hid, 0.0))
-        if DEBUG:
-            print(hid, np.round(fM, 2), "photo", np.round(fP, 2))
 
     # ---- beard ----
     lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
@@ -186,7 +196,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     beard_region = face & below_nose & ~lips
     # facial hair is less red than skin whatever its colour (black, brown, grey); shading
     # darkens skin but keeps its redness
-    p_beard = _sigmoid((skin_lab[1] - lab[..., 1] - 3.0) / 2.5)
+    p_beard = _sigmoid((skin_lab[1] - lab[..., 1] - 5.0) / 1.5)
     P = ras.resize(p_beard)
     R = ras.resize(beard_region.astype(np.float32)) > 0.5
     for bid in cat["beard"]:
@@ -196,7 +206,8 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
                 M *= STUBBLE_LEVEL
         else:
             M = np.zeros(ras.shape, np.float32)
-        scores["beard"][bid] = float(1.0 - np.abs(M - P)[R].mean()) if R.any() else 0.0
+        scores["beard"][bid] = (float(1.0 - np.abs(M - P)[R].mean()) if R.any() else 0.0) \
+            + (NONE_PRIOR if bid == "none" else 0.0)
 
     # ---- glasses ----
     import cv2

@@ -93,7 +93,9 @@ def measure_colors(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray) -> 
     lab_c = lab
 
     skin_m = (polygon_mask(hw, lm[CHEEK_L]) | polygon_mask(hw, lm[CHEEK_R]) | polygon_mask(hw, lm[FOREHEAD]))
-    skin = robust_lab(lab_c[skin_m], 40, 92)
+    # the middle of the lightness distribution: highlights on oily or dark skin and the
+    # shadow side of the face both pull a mean away from the skin's own colour
+    skin = robust_lab(lab_c[skin_m], 25, 80)
 
     lips_m = polygon_mask(hw, lm[LIPS_OUTER], hull=False) & ~polygon_mask(hw, lm[LIPS_INNER], hull=False)
     lp = lab_c[lips_m]
