@@ -31,6 +31,7 @@ from rigs.rig_asset import load_rig
 WORK_WIDTH = 192          # evidence and candidates are compared at this resolution
 DEPTH_BINS = 32
 GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
+RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
 SKIN, HAIR, BEARD, FRAME = 1, 2, 3, 4
@@ -229,15 +230,17 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         M = ras.draw([head_layer, asset_layer(f"glasses/{gid}", FRAME, material=0)]) == FRAME
         M = cv2.dilate(M.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool) & R
         rest = R & ~M
-        scores["glasses"][gid] = float(E[M].mean() - E[rest].mean()) if M.any() and rest.any() else 0.0
+        contrast = float(E[M].mean() - E[rest].mean()) if M.any() and rest.any() else 0.0
+        # thin wires cover few pixels: their mean edge strength is the noisiest reading
+        scores["glasses"][gid] = contrast - (RIMLESS_MARGIN if gid == "rimless" else 0.0)
 
     best = {k: max(v, key=v.get) for k, v in scores.items()}
     return AssetChoice(best, scores)
 
 
 def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> str:
-    """Eyebrow style from the brow strip: thickness relative to the eye distance, arch
-    from the landmark curve, darkness contrast for 'bushy'."""
+    """Eyebrow style from the brow strip: darkness against the skin (sparse or light brows
+    read as thin), thickness relative to the eye distance, arch from the landmark curve."""
     iod = np.linalg.norm(lm[33, :2] - lm[263, :2])
     upper = lm[[70, 63, 105, 66, 107, 300, 293, 334, 296, 336], 1]
     lower = lm[[46, 53, 52, 65, 55, 276, 283, 282, 295, 285], 1]
@@ -251,14 +254,15 @@ def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> st
     h, w = lab.shape[:2]
     brows = polygon_mask((h, w), lm[BROW_L], hull=False) | polygon_mask((h, w), lm[BROW_R], hull=False)
     contrast = float(skin_lab[0] - np.median(lab[brows][:, 0])) if brows.any() else 0.0
-    if thickness > 0.06 and contrast > 33:
-        return "bushy"
-    if thickness > 0.058:
-        return "thick"
-    if thickness < 0.047 or contrast < 12:
+    # MediaPipe's brow points follow a template that barely changes with the brow's shape
+    # (thickness 0.046-0.061, arch 0.051-0.082 of the eye distance on the sample photos),
+    # so only clear cases leave "medium", the style the rig's landmarks were built with.
+    if contrast < 14:
         return "thin"
-    if arch > 0.045:
+    if contrast > 32 and thickness > 0.055:
+        return "bushy" if thickness > 0.065 else "thick"
+    if arch > 0.078:
         return "arched"
-    if arch < 0.02:
+    if arch < 0.035:
         return "straight"
     return "medium"

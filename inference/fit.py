@@ -33,6 +33,7 @@ from rigs.rig_asset import load_correspondence, load_rig
 
 M_RIG_TO_CAM = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 CONTOUR_WEIGHT = 0.3
+BROW_WEIGHT = 6.0        # brows are few among 478 points but decide much of a face's look
 DEPTH_WEIGHT = 0.25
 SHAPE_PRIOR = 4e-4       # metres of landmark residual one unit of slider costs (x sqrt(n))
 EXPR_PRIOR = 1.5e-3
@@ -100,7 +101,10 @@ def landmark_model() -> LandmarkModel:
         members = [n for n in ARKIT_NAMES if n == stem or n in (f"{stem}Left", f"{stem}Right")]
         names.append("expr:" + stem)
         basis.append(lm([f"arkit/{n}" for n in members]))
+    from inference.landmarks import landmark_sets
+    sets = landmark_sets()
     w = np.ones(len(x0))
+    w[np.r_[sets["left_eyebrow"], sets["right_eyebrow"]]] = BROW_WEIGHT
     w[corr.contour] = CONTOUR_WEIGHT
     w[468:] = 0.0      # iris
     w[~corr.valid] = 0.0

@@ -481,13 +481,16 @@ def eyebrow(frame: HeadFrame, widths, arch, height, jitter, cols=14, rows=4):
         s_src = np.linspace(0, 1, len(mid))
         centre = np.stack([np.interp(t, s_src, mid[:, d]) for d in range(3)], 1)
         # the tail of the brow (t=0 outer) droops; the arch peaks at ~1/3 from the tail
-        centre[:, 2] += arch * np.sin(np.pi * np.clip(t * 1.3, 0, 1)) - 0.002 * (1 - t) ** 2
+        centre[:, 2] -= 0.002 * (1 - t) ** 2
         w = np.interp(t, [0, 0.35, 1], [widths[2], widths[1], widths[0]])
+        # the arch lifts the upper edge only: every style keeps the same lower line, so
+        # the brows MediaPipe reads on a render stay where the fit put them
+        lift = arch * np.sin(np.pi * np.clip(t * 1.3, 0, 1))
         pts = []
         for i in range(rows):
-            v = i / (rows - 1) - 0.5
+            v = i / (rows - 1)
             jit = jitter * np.sin(37 * t + 11 * i) if jitter else 0.0
-            pts.append(centre + np.array([0, 0, 1.0])[None] * (v * w + jit)[:, None])
+            pts.append(centre + np.array([0, 0, 1.0])[None] * ((v - 0.5) * w + v * lift + jit)[:, None])
         pts = np.concatenate(pts)
         anc, wts = frame.nearest_skin(pts, k=4)
         on_skin = np.einsum("nk,nkd->nd", wts, frame.V[anc])
