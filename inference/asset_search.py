@@ -45,6 +45,7 @@ STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short
 class AssetChoice:
     assets: dict[str, str]
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    hair_lab: np.ndarray | None = None     # photo colour under the chosen hair, if any
 
 
 class Rasterizer:
@@ -235,7 +236,27 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         scores["glasses"][gid] = contrast - (RIMLESS_MARGIN if gid == "rimless" else 0.0)
 
     best = {k: max(v, key=v.get) for k, v in scores.items()}
-    return AssetChoice(best, scores)
+    return AssetChoice(best, scores, _colour_under_hair(best["hair"], ras, head_layer, asset_layer, lab,
+                                                         person_mask, dE_skin))
+
+
+def _colour_under_hair(hid, ras, head_layer, asset_layer, lab, person_mask, dE_skin):
+    """Median CIELAB of the photo where the chosen hairstyle is projected and the photo
+    shows person, not skin: the hair's own pixels, wherever that style puts them (the
+    sides for a receding cut, the fringe for a bob)."""
+    from rigs.asset_library import load_library
+    from inference.colors import robust_lab
+    if f"hair/{hid}" not in load_library():
+        return None
+    M = ras.draw([head_layer, asset_layer(f"hair/{hid}", HAIR)]) == HAIR
+    # well inside the person mask: its edge around hair is soft and lets background in
+    import cv2
+    inner = cv2.erode((person_mask > 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    ok = M & (ras.resize(inner & (dE_skin > 14.0)) > 0.9)
+    if ok.sum() < 20:
+        return None
+    px = np.stack([ras.resize(lab[..., i]) for i in range(3)], axis=-1)[ok]
+    return robust_lab(px, 15, 85)
 
 
 def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> str:

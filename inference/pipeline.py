@@ -83,6 +83,10 @@ class Backend:
         av = default_avatar()
         av.shape.update(fit.shape)
         av.colors.update(colors.hex)
+        if choice.hair_lab is not None:
+            from inference.avatar import rgb_to_hex
+            from inference.colors import lab_to_srgb
+            av.colors["hair"] = rgb_to_hex(lab_to_srgb(choice.hair_lab))
         av.assets.update(choice.assets)
         av.assets["eyebrows"] = brows
         av.style = {"name": style, "strength": 1.0}
