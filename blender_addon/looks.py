@@ -33,12 +33,12 @@ HIGHLIGHT = (-0.045, 0.045, 0.028)  # catch-light centre (polar-UV x, y) and rad
 
 
 def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
+    """Linear RGBA of a material slot: an avatar colour, a fixed colour, or a mix."""
     src = SLOTS[slot]
-    if isinstance(src, tuple):
-        a, b, t = (_rgba(avatar, k)[:3] if k in SLOTS else srgb_to_linear(hex_to_rgb(avatar.colors[k]))
-                   for k in src[:2]), None, src[2]
-        a, b = list(a)
-        return (*(x * (1 - t) + y * t for x, y in zip(a, b)), 1.0)
+    if isinstance(src, tuple):           # (colour a, colour b, share of b), mixed in linear light
+        a, b, t = src
+        ca, cb = (srgb_to_linear(hex_to_rgb(avatar.colors[k])) for k in (a, b))
+        return (*(x * (1 - t) + y * t for x, y in zip(ca, cb)), 1.0)
     hexv = avatar.colors[src] if not src.startswith("#") else src
     return (*srgb_to_linear(hex_to_rgb(hexv)), 1.0)
 

@@ -87,11 +87,8 @@ class Rasterizer:
     def resize(self, full: np.ndarray) -> np.ndarray:
         """Crop a full-resolution photo-space map to the ROI and resample it."""
         import cv2
-        h, w = full.shape[:2]
-        x1 = self.x0 + self.shape[1] / self.k
-        y1 = self.y0 + self.shape[0] / self.k
+        # ROI pixel (u, v) samples photo pixel (x0 + u / k, y0 + v / k)
         m = np.float32([[1 / self.k, 0, self.x0], [0, 1 / self.k, self.y0]])
-        del h, w, x1, y1
         return cv2.warpAffine(full.astype(np.float32), m, (self.shape[1], self.shape[0]),
                               flags=cv2.WARP_INVERSE_MAP | cv2.INTER_AREA, borderValue=0)
 

@@ -238,14 +238,12 @@ def _smooth_boundary(frame, polys, anchor, weight, iterations=4):
     if len(ring) == 0:
         return anchor, weight
     pos = np.einsum("nk,nkd->nd", weight, frame.V[anchor])
-    idx = {v: i for i, v in enumerate(ring)}
     for _ in range(iterations):
         new = pos.copy()
         for v in ring:
             a, b = nbrs[v]
             new[v] = 0.5 * pos[v] + 0.25 * (pos[a] + pos[b])
         pos = new
-    del idx
     anc, w = frame.nearest_skin(pos[ring], k=3)
     anchor, weight = anchor.copy(), weight.copy()
     anchor[ring, :3], anchor[ring, 3] = anc, anc[:, 0]
@@ -314,7 +312,7 @@ def _curtain(frame, length, flare, alpha_front=68.0, wave=0.0, curl=0.0, seed=0,
     return att, polys
 
 
-def _tube(frame, path: np.ndarray, radius: np.ndarray, anchor_point: np.ndarray, sides=10):
+def _tube(frame, path: np.ndarray, radius: np.ndarray, sides=10):
     """A closed-ended tube along ``path`` (m, 3); each vertex rides on its nearest skin."""
     n = len(path)
     tang = np.gradient(path, axis=0)
@@ -433,7 +431,7 @@ def hair_styles(frame: HeadFrame) -> dict[str, tuple[dict, list]]:
                      for t in np.linspace(0, 1, 14)])
     S["ponytail"] = ({"name": "Ponytail", "length": "long", "volume": 0.3, "parting": "none", "curl": 0.0},
                      [shell(cov, thick(0.004)), _tube(frame, path, 0.022 * (1 - 0.7 * np.linspace(0, 1, 14) ** 2)
-                                                      + 0.004, p0)])
+                                                      + 0.004)])
     pb = _point_on_sphere(frame, 180, 40, 0.033)
     S["bun"] = ({"name": "Bun / updo", "length": "long", "volume": 0.4, "parting": "none", "curl": 0.0},
                 [shell(cov, thick(0.005)), _blob(frame, pb, np.array([0.036, 0.028, 0.03]))])
@@ -453,7 +451,7 @@ def hair_styles(frame: HeadFrame) -> dict[str, tuple[dict, list]]:
         outward = np.r_[(start - frame.C)[:2] / np.linalg.norm((start - frame.C)[:2]), 0.0]
         path = np.array([start + outward * (0.004 + 0.012 * t) + np.array([0, 0, -0.22 * t])
                          for t in np.linspace(0, 1, 12)])
-        locs.append(_tube(frame, path, np.full(12, 0.0055), start))
+        locs.append(_tube(frame, path, np.full(12, 0.0055)))
     S["locs"] = ({"name": "Braids / locs", "length": "long", "volume": 0.6, "parting": "none", "curl": 0.3},
                  [shell(cov, thick(0.007, noise=0.003, seed=11), level=2)] + locs)
     return S
