@@ -2,8 +2,9 @@
 
 Every asset is generated from the neutral rig and attached to it (see
 :mod:`rigs.asset_geometry`), so it conforms to any head shape. Nothing is downloaded:
-the inputs are the rig asset, its MediaPipe-landmark correspondence (to place brows,
-beard regions and glasses on the face) and the style tables below.
+the inputs are the rig asset, the MediaPipe landmarks read on the bare head
+(``rigs/data/mediapipe_placement.npz``, to place brows, beard regions and glasses on the
+face) and the style tables below.
 
 Frames used here: ``E`` is the midpoint of the eye pivots; the cranium centre ``C`` sits
 8.5 cm behind and 1 cm above it. Azimuth ``alpha`` (degrees) is 0 at the front, +90 at
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rigs.asset_geometry import Attachment, vertex_normals
-from rigs.rig_asset import HeadRig, load_correspondence, load_rig
+from rigs.rig_asset import PLACEMENT_PATH, HeadRig, load_correspondence, load_rig
 
 RIGS_DIR = Path(__file__).resolve().parent
 ASSETS_NPZ = RIGS_DIR / "data" / "assets.npz"
@@ -67,7 +68,8 @@ class HeadFrame:
         self.E = (heads[rig.bone_names.index("eye.L")] + heads[rig.bone_names.index("eye.R")]) / 2
         self.C = self.E + np.array([0.0, 0.085, 0.01])
         self.alpha, self.beta, self.radius = self.polar(self.V)
-        corr = load_correspondence()
+        # landmarks read on the bare head (no assets): no cycle through the assets' own renders
+        corr = load_correspondence(PLACEMENT_PATH)
         self.L = corr.points(self.V)
         self.L_tri, self.L_bary = corr.tri, corr.bary
         ear = (np.linalg.norm(rig.target_dense("ears/l-ear-scale-incr")
@@ -797,9 +799,11 @@ def to_arrays(assets: dict[str, AssetMesh]) -> dict[str, np.ndarray]:
         a = assets[name]
         sizes = np.array([len(p) for p in a.polys], np.int64)
         out[f"{name}/anchor"] = a.att.anchor.astype(np.int32)
-        out[f"{name}/weight"] = a.att.weight.astype(np.float64)
-        out[f"{name}/height"] = a.att.height.astype(np.float64)
-        out[f"{name}/offset"] = a.att.offset.astype(np.float64)
+        # rounded to 1e-10 (m / weight units): the last bits vary with BLAS threading, and
+        # identical inputs should give identical files
+        out[f"{name}/weight"] = np.round(a.att.weight.astype(np.float64), 10)
+        out[f"{name}/height"] = np.round(a.att.height.astype(np.float64), 10)
+        out[f"{name}/offset"] = np.round(a.att.offset.astype(np.float64), 10)
         out[f"{name}/loop_start"] = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         out[f"{name}/loop_vert"] = np.concatenate(a.polys).astype(np.int32)
         out[f"{name}/poly_material"] = np.array(a.poly_material, np.int16)

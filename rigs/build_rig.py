@@ -354,12 +354,21 @@ def _store_part(out, name, polys, puv, mats):
 
 
 def write(arrays: dict[str, np.ndarray], path: Path = ASSET_PATH) -> None:
-    """Write atomically (temp file in the same folder, then rename)."""
+    """Write an ``.npz`` atomically and byte-reproducibly (fixed entry order and
+    timestamps, unlike ``np.savez_compressed``), so a rebuild does not churn git."""
+    import io
+    import zipfile
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
     os.close(fd)
     try:
-        np.savez_compressed(tmp, **arrays)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            for name in sorted(arrays):
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asanyarray(arrays[name]), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", (2026, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, buf.getvalue())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

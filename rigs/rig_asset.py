@@ -124,6 +124,7 @@ def load_rig(path: str | Path = ASSET_PATH) -> HeadRig:
 
 
 CORRESPONDENCE_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_correspondence.npz"
+PLACEMENT_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_placement.npz"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from pathlib import Path  # noqa: E402
+
 from PIL import Image  # noqa: E402
 
 from blender_addon.avatar_build import build_avatar, evaluated_vertices  # noqa: E402
@@ -58,3 +60,13 @@ def test_projected_correspondences_match_mediapipe(scene, rig, detector, tmp_pat
     assert np.median(err[inner]) < bound, np.median(err[inner])
     assert np.percentile(err[inner], 90) < 2.5 * bound
     assert np.median(err[corr.contour]) < 3 * bound   # silhouette points slide with the view
+
+
+def test_rebuild_matches_committed_correspondence():
+    """The committed correspondence is what the script makes from the current rig and assets."""
+    from training.landmark_correspondence import collect_hits, solve
+    fresh = solve(collect_hits())
+    with np.load(Path(__file__).resolve().parents[1] / "rigs/data/mediapipe_correspondence.npz") as z:
+        assert (z["tri"] == fresh["tri"]).mean() > 0.97
+        same = (z["tri"] == fresh["tri"]).all(1)
+        np.testing.assert_allclose(z["bary"][same], fresh["bary"][same], atol=0.05)

@@ -11,8 +11,16 @@ flagged ``contour`` so fitting can treat them as sliding. ``spread`` (metres) is
 median distance of the per-view hits to the consensus, a measure of how well-defined a
 correspondence is.
 
-Writes ``rigs/data/mediapipe_correspondence.npz``. Run:
-``python -m training.landmark_correspondence`` (about 10 s; needs bpy and mediapipe).
+Two files, to keep the build free of cycles (the asset library places brows, beards
+and glasses by landmarks, and the landmarks are read on renders that wear those assets):
+
+* ``--placement``: rendered bald and browless, written to
+  ``rigs/data/mediapipe_placement.npz``; only ``rigs/build_assets.py`` reads it;
+* default: rendered as the default avatar (short crop, medium brows), written to
+  ``rigs/data/mediapipe_correspondence.npz``; the fit and the eval read it.
+
+Build order: ``rigs.build_rig`` -> ``--placement`` -> ``rigs.build_assets`` -> default.
+Run: ``python -m training.landmark_correspondence [--placement]`` (about 10 s each).
 """
 from __future__ import annotations
 
@@ -24,7 +32,9 @@ import numpy as np
 
 from rigs.rig_asset import load_rig
 
-OUT_PATH = Path(__file__).resolve().parents[1] / "rigs" / "data" / "mediapipe_correspondence.npz"
+DATA = Path(__file__).resolve().parents[1] / "rigs" / "data"
+OUT_PATH = DATA / "mediapipe_correspondence.npz"
+PLACEMENT_PATH = DATA / "mediapipe_placement.npz"
 VIEWS = ((0, 0), (-18, 0), (18, 0), (0, -10), (0, 10), (-10, 6), (10, 6), (-10, -6), (10, -6))
 SIZE = 768
 
@@ -39,8 +49,9 @@ def _camera_rays(scene, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return origin, d
 
 
-def collect_hits(size: int = SIZE, views=VIEWS):
-    """Render and detect from each view; returns {landmark: [(part, world point), ...]}."""
+def collect_hits(size: int = SIZE, views=VIEWS, bare: bool = False):
+    """Render and detect from each view; returns {landmark: [(part, world point), ...]}.
+    ``bare`` renders the head without hair, brows, beard or glasses."""
     import bpy
 
     from blender_addon.avatar_build import build_avatar
@@ -50,7 +61,10 @@ def collect_hits(size: int = SIZE, views=VIEWS):
     from PIL import Image
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    objs = build_avatar(default_avatar(), look="toon")
+    avatar = default_avatar()
+    if bare:
+        avatar.assets.update(hair="bald", eyebrows="none", beard="none", glasses="none")
+    objs = build_avatar(avatar, look="toon")
     part_of = {o.name: name for name, o in objs.parts.items()}
     hits: dict[int, list] = {i: [] for i in range(478)}
     scene = bpy.context.scene
@@ -111,9 +125,11 @@ def solve(hits, rig=None) -> dict[str, np.ndarray]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("-o", "--output", type=Path, default=OUT_PATH)
+    ap.add_argument("--placement", action="store_true", help="bald, browless: for the asset build")
+    ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
-    arrays = solve(collect_hits())
+    args.output = args.output or (PLACEMENT_PATH if args.placement else OUT_PATH)
+    arrays = solve(collect_hits(bare=args.placement))
     from rigs.build_rig import write
     write(arrays, args.output)
     ok = arrays["part"] >= 0
