@@ -101,6 +101,30 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_retarget(args) -> int:
+    from inference.avatar import load_avatar
+    from inference.expression_track import read_live_link_csv
+    from .avatar_build import build_avatar
+    from .export import save_blend
+    from .retarget import apply_track
+
+    out = Path(args.output)
+    _check_output(out, args.force)
+    src = Path(args.avatar)
+    avatar = load_avatar(src / "avatar.json" if src.is_dir() else src)
+    track = read_live_link_csv(args.source)
+    if args.neutral_frame is not None and not 0 <= args.neutral_frame < track.n_frames:
+        raise UserError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
+    track = track.calibrated(args.neutral_frame).filtered(args.smoothing)
+    scene = _fresh_scene()
+    scene.render.fps = args.fps
+    objs = build_avatar(avatar)
+    apply_track(objs, track, fps=args.fps)
+    save_blend(out)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="photo2avatar", description="Face photo to rigged 3D avatar.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -133,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--transparent", action="store_true", help="transparent background")
     r.add_argument("--force", action="store_true", help="replace an existing file")
     r.set_defaults(func=cmd_render)
+
+    t = sub.add_parser("retarget", help="Live Link Face CSV -> animated avatar .blend")
+    t.add_argument("source", help="Live Link Face CSV")
+    t.add_argument("--avatar", required=True, help="a bundle folder or an avatar.json")
+    t.add_argument("-o", "--output", required=True, help=".blend to write")
+    t.add_argument("--fps", type=int, default=30, help="scene frame rate (default 30)")
+    t.add_argument("--smoothing", type=float, default=0.3, help="One Euro smoothing 0..1 (default 0.3)")
+    t.add_argument("--neutral-frame", type=int, default=None, help="calibrate against this frame")
+    t.add_argument("--force", action="store_true", help="replace an existing file")
+    t.set_defaults(func=cmd_retarget)
 
     e = sub.add_parser("eval", help="quality metrics on a folder of labelled photos")
     e.add_argument("photos", help="folder of photos")

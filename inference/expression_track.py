@@ -1,0 +1,156 @@
+"""Expression tracks: ARKit-52 weights and head/eye rotations over time (no bpy).
+
+Sources so far: Live Link Face CSV. Processing: resampling to a frame rate, One Euro
+filtering, calibration against a neutral frame, per-channel gain and offset. The
+Blender side (``blender_addon.retarget``) turns a track into an action.
+
+Live Link Face CSV: a header ``Timecode, BlendShapeCount`` followed by 61 value columns
+(the 52 ARKit shapes in PascalCase, then HeadYaw, HeadPitch, HeadRoll, LeftEyeYaw,
+LeftEyePitch, LeftEyeRoll, RightEyeYaw, RightEyePitch, RightEyeRoll); timecodes are
+``HH:MM:SS:FF.fff`` (frames, then a sub-frame fraction).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.errors import InputError
+from inference.name_mapping import canonical_arkit
+from rigs.arkit import ARKIT_NAMES
+
+ROTATION_COLUMNS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+                    "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+LLF_VALUE_COLUMNS = tuple(n[0].upper() + n[1:] for n in ARKIT_NAMES) + ROTATION_COLUMNS   # 61
+_TIMECODE = re.compile(r"^(\d+):(\d+):(\d+)[:;](\d+)(?:\.(\d+))?$")
+STANDARD_RATES = (24, 25, 30, 48, 50, 60, 120)
+
+
+@dataclass
+class ExpressionTrack:
+    """``times`` (n,) seconds from the first frame; ``weights`` name -> (n,) in [0, 1];
+    ``rotations`` name -> (n,) radians (head/eye yaw, pitch, roll)."""
+    times: np.ndarray
+    weights: dict[str, np.ndarray]
+    rotations: dict[str, np.ndarray] = field(default_factory=dict)
+    source_fps: float = 60.0
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.times)
+
+    def resampled(self, fps: float) -> "ExpressionTrack":
+        """Linear resampling onto a regular grid at ``fps`` covering the same duration."""
+        if self.n_frames < 2:
+            return self
+        t = np.arange(0.0, self.times[-1] + 1e-9, 1.0 / fps)
+        res = lambda d: {k: np.interp(t, self.times, v) for k, v in d.items()}  # noqa: E731
+        return ExpressionTrack(t, res(self.weights), res(self.rotations), fps)
+
+    def filtered(self, strength: float, fps: float | None = None) -> "ExpressionTrack":
+        """One Euro filter on every channel; ``strength`` 0 = off, 1 = strong smoothing."""
+        if strength <= 0:
+            return self
+        rate = fps or self.source_fps
+        min_cutoff = 10.0 ** (1.5 - 2.0 * min(strength, 1.0))     # 31.6 Hz .. 0.32 Hz
+        f = lambda d: {k: one_euro(v, rate, min_cutoff) for k, v in d.items()}  # noqa: E731
+        return ExpressionTrack(self.times, f(self.weights), f(self.rotations), self.source_fps)
+
+    def calibrated(self, neutral_frame: int | None = None, gain: dict[str, float] | None = None,
+                   offset: dict[str, float] | None = None) -> "ExpressionTrack":
+        """Subtract a neutral frame's weights, then ``w * gain + offset``, clipped to [0, 1]."""
+        gain, offset = gain or {}, offset or {}
+        out = {}
+        for k, v in self.weights.items():
+            base = v[neutral_frame] if neutral_frame is not None else 0.0
+            out[k] = np.clip((v - base) * gain.get(k, 1.0) + offset.get(k, 0.0), 0.0, 1.0)
+        rot = self.rotations
+        if neutral_frame is not None:
+            rot = {k: v - v[neutral_frame] for k, v in rot.items()}
+        return ExpressionTrack(self.times, out, rot, self.source_fps)
+
+
+def one_euro(x: np.ndarray, rate: float, min_cutoff: float = 1.0, beta: float = 1.0,
+             d_cutoff: float = 1.0) -> np.ndarray:
+    """One Euro filter (Casiez, Roussel, Vogel 2012): low-pass whose cutoff rises with speed."""
+    def alpha(cutoff):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau * rate)
+    out = np.empty_like(x, dtype=np.float64)
+    if len(x) == 0:
+        return out
+    out[0], dx_prev = x[0], 0.0
+    a_d = alpha(d_cutoff)
+    for i in range(1, len(x)):
+        dx = (x[i] - out[i - 1]) * rate
+        dx_prev = a_d * dx + (1 - a_d) * dx_prev
+        a = alpha(min_cutoff + beta * abs(dx_prev))
+        out[i] = a * x[i] + (1 - a) * out[i - 1]
+    return out
+
+
+def parse_timecode(tc: str, fps: float) -> float:
+    m = _TIMECODE.match(tc.strip())
+    if not m:
+        raise ValueError(f"bad timecode {tc!r} (expected HH:MM:SS:FF.fff)")
+    h, mi, s, f = (int(g) for g in m.groups()[:4])
+    sub = float("0." + m.group(5)) if m.group(5) else 0.0
+    return h * 3600 + mi * 60 + s + (f + sub) / fps
+
+
+def read_live_link_csv(path: str | Path) -> ExpressionTrack:
+    """Parse a Live Link Face CSV; errors name the missing columns or the bad line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise InputError(f"{path}: the file is empty")
+    header = [h.strip() for h in rows[0]]
+    by_canon = {}
+    for i, h in enumerate(header):
+        c = canonical_arkit(h)
+        if c:
+            by_canon[c] = i
+    if "Timecode" not in header:
+        raise InputError(f"{path}: no 'Timecode' column: not a Live Link Face CSV")
+    missing = [n for n in ARKIT_NAMES if n not in by_canon]
+    if missing:
+        raise InputError(f"{path}: missing blendshape columns: {', '.join(missing[:6])}"
+                         + (f" and {len(missing) - 6} more" if len(missing) > 6 else ""))
+    rot_idx = {r: header.index(r) for r in ROTATION_COLUMNS if r in header}
+    tc_i = header.index("Timecode")
+    data, codes = [], []
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) < len(header):
+            raise InputError(f"{path}: line {line_no} has {len(row)} values, the header has {len(header)}")
+        try:
+            vals = [float(row[by_canon[n]]) for n in ARKIT_NAMES] + [float(row[i]) for i in rot_idx.values()]
+        except ValueError:
+            raise InputError(f"{path}: line {line_no} has a value that is not a number") from None
+        if not all(math.isfinite(v) for v in vals):
+            raise InputError(f"{path}: line {line_no} has a value that is not finite")
+        codes.append(row[tc_i])
+        data.append(vals)
+    if not data:
+        raise InputError(f"{path}: no frames after the header")
+    frames = [int(_TIMECODE.match(c.strip()).group(4)) if _TIMECODE.match(c.strip()) else None for c in codes]
+    if None in frames:
+        bad = frames.index(None) + 2
+        raise InputError(f"{path}: line {bad}: bad timecode {codes[bad - 2]!r} (expected HH:MM:SS:FF.fff)")
+    fps = next((r for r in STANDARD_RATES if r > max(frames)), float(max(frames) + 1))
+    t = np.array([parse_timecode(c, fps) for c in codes])
+    t -= t[0]
+    if (np.diff(t) < 0).any():
+        raise InputError(f"{path}: timecodes go backwards at line {int(np.argmax(np.diff(t) < 0)) + 3}")
+    arr = np.array(data)
+    weights = {n: np.clip(arr[:, i], 0.0, 1.0) for i, n in enumerate(ARKIT_NAMES)}
+    rots = {r: arr[:, len(ARKIT_NAMES) + j] for j, r in enumerate(rot_idx)}
+    return ExpressionTrack(t, weights, rots, float(fps))
