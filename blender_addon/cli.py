@@ -103,6 +103,7 @@ def cmd_eval(args) -> int:
 
 def cmd_retarget(args) -> int:
     from inference.avatar import load_avatar
+    from inference.expression_solve import VIDEO_SUFFIXES, track_from_frames
     from inference.expression_track import read_live_link_csv
     from .avatar_build import build_avatar
     from .export import save_blend
@@ -112,7 +113,11 @@ def cmd_retarget(args) -> int:
     _check_output(out, args.force)
     src = Path(args.avatar)
     avatar = load_avatar(src / "avatar.json" if src.is_dir() else src)
-    track = read_live_link_csv(args.source)
+    source = Path(args.source)
+    if source.is_dir() or source.suffix.lower() in VIDEO_SUFFIXES:
+        track = track_from_frames(source, avatar.shape)
+    else:
+        track = read_live_link_csv(source)
     if args.neutral_frame is not None and not 0 <= args.neutral_frame < track.n_frames:
         raise UserError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
     track = track.calibrated(args.neutral_frame).filtered(args.smoothing)
@@ -158,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing file")
     r.set_defaults(func=cmd_render)
 
-    t = sub.add_parser("retarget", help="Live Link Face CSV -> animated avatar .blend")
-    t.add_argument("source", help="Live Link Face CSV")
+    t = sub.add_parser("retarget", help="Live Link Face CSV, video or image folder -> animated .blend")
+    t.add_argument("source", help="Live Link Face CSV, a video file, or a folder of frames")
     t.add_argument("--avatar", required=True, help="a bundle folder or an avatar.json")
     t.add_argument("-o", "--output", required=True, help=".blend to write")
     t.add_argument("--fps", type=int, default=30, help="scene frame rate (default 30)")

@@ -96,8 +96,12 @@ def solve(hits, rig=None) -> dict[str, np.ndarray]:
     for name, part in rig.parts.items():
         tris = part.triangles()
         meshes[name] = (trimesh.Trimesh(rig.verts, tris, process=False), tris)
+    sets = landmark_sets()
     contour = np.zeros(478, bool)
-    contour[landmark_sets()["face_oval"]] = True
+    contour[sets["face_oval"]] = True
+    # eyelid-margin points must ride on the lids (which blink), never on the eyeball that
+    # a ray through the eye opening may hit
+    on_lids = set(sets["left_eye"].tolist()) | set(sets["right_eye"].tolist())
     out_part = np.full(478, -1, np.int16)
     tri = np.zeros((478, 3), np.int32)
     bary = np.zeros((478, 3), np.float64)
@@ -109,6 +113,8 @@ def solve(hits, rig=None) -> dict[str, np.ndarray]:
         names = [p for p, _ in hits[i]]
         best = max(sorted(set(names)), key=names.count)
         pts = np.array([q for p, q in hits[i] if p == best])
+        if i in on_lids and best != "head":
+            best = "head"          # snap the consensus onto the lid skin next to it
         med = np.median(pts, axis=0)
         mesh, tris = meshes[best]
         # exact closest point among the 40 triangles with the nearest centroids
