@@ -7,10 +7,8 @@ Files are written to a temp name and renamed, so a failed render leaves nothing 
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import sys
 from pathlib import Path
 
 import bpy
@@ -18,6 +16,7 @@ import numpy as np
 from mathutils import Vector
 
 from inference.avatar import hex_to_rgb, srgb_to_linear
+from inference.native_io import silenced_fd
 from rigs.arkit import ARKIT_NAMES
 
 from .avatar_build import AvatarObjects
@@ -30,21 +29,10 @@ FRAME_HEIGHT = 0.34          # metres of the subject visible vertically
 FACE_DROP = 0.035            # frame centre sits this far below the eyes (face centre)
 
 
-@contextlib.contextmanager
 def quiet_stdout():
     """Send Blender's C-level progress lines (``Fra:...``, ``Saved:``) to /dev/null so a
-    command's stdout carries only its own output. Python-level errors still raise."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+    command's stdout carries only its own output."""
+    return silenced_fd(1)
 
 
 def face_centre(objs: AvatarObjects) -> Vector:

@@ -8,12 +8,12 @@ live here too, so the fitting, the eval and the rig's correspondences agree.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
+
+from inference.native_io import silenced_fd
 
 os.environ.setdefault("GLOG_minloglevel", "2")       # keep MediaPipe's C++ logs quiet
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -21,21 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 N_LANDMARKS = 478
 
 
-@contextlib.contextmanager
 def quiet_native_stderr():
     """Silence fd 2 while MediaPipe's C++ side starts and runs: it logs 'Created TensorFlow
     Lite XNNPACK delegate' and absl warnings there, which would break the CLI's promise of
-    one line per error. Python exceptions still propagate."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    one line per error."""
+    return silenced_fd(2)
 
 
 def _edge_vertices(edges) -> np.ndarray:
