@@ -694,13 +694,16 @@ def glasses(frame: HeadFrame, kind: str):
         w = np.concatenate([b_w[None, :3] * (1 - t[:, None]), t[:, None]], 1)
         return anc, w
 
-    for pts, polys in [(a.offset, p) for a, p in pieces_frame]:
+    def add(pts, polys, anc, w):
+        nonlocal off
         frame_pts.append(pts)
-        frame_polys += [[i + off for i in p] for p in polys]
-        anc, w = front_anchor(pts)
+        frame_polys.extend([i + off for i in p] for p in polys)
         anchors.append(anc)
         weights.append(w)
         off += len(pts)
+
+    for a, polys in pieces_frame:
+        add(a.offset, polys, *front_anchor(a.offset))
     for path, s in temples:
         att, ps = _tube_local(path, rim_r if kind != "rimless" else 0.0012)
         pts = att.offset
@@ -710,21 +713,11 @@ def glasses(frame: HeadFrame, kind: str):
         ek, ew = frame.nearest_skin(pts, k=3, among=frame.ear_ids)
         on_ear = np.linalg.norm(pts - frame.V[ek[:, 0]], axis=1) < 0.012   # rests on the ear
         sk[on_ear], sw[on_ear] = ek[on_ear], ew[on_ear]
-        anc = np.concatenate([np.full((len(pts), 1), temple_v[s]), sk], 1)
-        w = np.concatenate([1 - g, g * sw], 1)
-        frame_pts.append(pts)
-        frame_polys += [[i + off for i in p] for p in ps]
-        anchors.append(anc)
-        weights.append(w)
-        off += len(pts)
+        add(pts, ps, np.concatenate([np.full((len(pts), 1), temple_v[s]), sk], 1),
+            np.concatenate([1 - g, g * sw], 1))
     lens_start = off
     for lp, lpolys in pieces_lens:
-        frame_pts.append(lp)
-        frame_polys += [[i + off for i in p] for p in lpolys]
-        anc, w = front_anchor(lp)
-        anchors.append(anc)
-        weights.append(w)
-        off += len(lp)
+        add(lp, lpolys, *front_anchor(lp))
     p = np.concatenate(frame_pts)
     att = _attach_free(frame, p, np.concatenate(anchors), np.concatenate(weights))
     mats = [0 if max(poly) < lens_start else 1 for poly in frame_polys]

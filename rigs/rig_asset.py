@@ -146,13 +146,6 @@ class LandmarkCorrespondence:
         """(478, 3) landmark positions on a mesh with the rig's vertex order."""
         return np.einsum("lk,lkd->ld", self.bary, verts[self.tri])
 
-    def matrix(self, n_verts: int):
-        """Sparse (478, n_verts) interpolation matrix L with ``L @ verts == points(verts)``:
-        landmarks are linear in the vertices, hence in every blendshape weight."""
-        from scipy.sparse import csr_matrix
-        rows = np.repeat(np.arange(len(self.tri)), 3)
-        return csr_matrix((self.bary.ravel(), (rows, self.tri.ravel())), shape=(len(self.tri), n_verts))
-
 
 @functools.lru_cache(maxsize=2)
 def load_correspondence(path: str | Path = CORRESPONDENCE_PATH) -> LandmarkCorrespondence:
