@@ -4,15 +4,13 @@ Bundle files: ``avatar.json``, ``render.png`` (toon by default, front, neutral, 
 centred), ``deformation.npy`` (per-vertex offsets of the head mesh; zeros for the
 ``identity`` style), ``report.json`` (timings per stage, warnings, pose, landmarks).
 
-Atomic: everything is written into a hidden staging folder beside the target and renamed
-into place at the end; a failure removes the staging folder, and an existing bundle is
-only replaced with ``force`` (moved aside first, deleted after the rename).
+Atomic (:mod:`inference.bundle_io`): everything is written into a hidden staging folder
+beside the target and renamed into place at the end; a failure removes the staging
+folder, and an existing bundle is only replaced with ``force``.
 """
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import bpy
 import numpy as np
 
 from inference.avatar import save_avatar, write_text_atomic
-from inference.errors import OutputExists
+from inference.bundle_io import staged_bundle
 from inference.pipeline import Analysis
 from rigs.rig_asset import load_rig
 
@@ -43,32 +41,47 @@ class BundleWriter:
             update_avatar(self.objs, analysis.avatar)
         return self.objs
 
-    def write(self, analysis: Analysis, out_dir: str | Path, force: bool = False) -> Path:
-        """Write the bundle for ``analysis`` into ``out_dir``; returns the folder."""
+    def write_into(self, analysis: Analysis, folder: str | Path, views=("front",),
+                   exports=()) -> list[Path]:
+        """Write the bundle files for ``analysis`` into an existing ``folder`` (no staging).
+
+        ``views`` adds ``render_three_quarter.png`` and ``turntable_NNN.png`` frames to the
+        front ``render.png``; ``exports`` may hold ``blend`` and ``glb``.
+        """
+        from .export import export_glb, save_blend
+
+        folder = Path(folder)
+        timings = analysis.report.setdefault("timings_s", {})
+        t = time.perf_counter()
+        objs = self._avatar_objects(analysis)
+        timings["build"] = round(time.perf_counter() - t, 4)
+        t = time.perf_counter()
+        written = render_avatar(objs, folder / "render.png", size=self.size, engine=self.engine)
+        for view in views:
+            if view == "three-quarter":
+                written += render_avatar(objs, folder / "render_three_quarter.png", size=self.size,
+                                         engine=self.engine, view=view)
+            elif view == "turntable":
+                written += render_avatar(objs, folder / "turntable.png", size=self.size,
+                                         engine=self.engine, view=view)
+        timings["render"] = round(time.perf_counter() - t, 4)
+        t = time.perf_counter()
+        if "blend" in exports:
+            written.append(save_blend(folder / "avatar.blend"))
+        if "glb" in exports:
+            written.append(export_glb(objs, folder / "avatar.glb"))
+        if exports:
+            timings["export"] = round(time.perf_counter() - t, 4)
+        save_avatar(analysis.avatar, folder / "avatar.json")
+        np.save(folder / "deformation.npy",
+                np.zeros((len(load_rig().parts["head"].vertex_ids), 3), np.float32))
+        write_text_atomic(folder / "report.json", json.dumps(analysis.report, indent=1) + "\n")
+        return [*written, folder / "avatar.json", folder / "deformation.npy", folder / "report.json"]
+
+    def write(self, analysis: Analysis, out_dir: str | Path, force: bool = False,
+              views=("front",), exports=()) -> Path:
+        """Write the bundle for ``analysis`` as the folder ``out_dir``, atomically."""
         out = Path(out_dir)
-        if out.exists() and not force:
-            raise OutputExists(f"{out} already exists; pass --force to replace it")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            t = time.perf_counter()
-            objs = self._avatar_objects(analysis)
-            analysis.report["timings_s"]["build"] = round(time.perf_counter() - t, 4)
-            t = time.perf_counter()
-            render_avatar(objs, stage / "render.png", size=self.size, engine=self.engine)
-            analysis.report["timings_s"]["render"] = round(time.perf_counter() - t, 4)
-            save_avatar(analysis.avatar, stage / "avatar.json")
-            np.save(stage / "deformation.npy",
-                    np.zeros((len(load_rig().parts["head"].vertex_ids), 3), np.float32))
-            write_text_atomic(stage / "report.json", json.dumps(analysis.report, indent=1) + "\n")
-            old = None
-            if out.exists():
-                old = out.with_name(f".{out.name}.old-{int(time.time() * 1000)}")
-                out.rename(old)
-            stage.rename(out)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            if stage.exists():
-                shutil.rmtree(stage, ignore_errors=True)
+        with staged_bundle(out, force=force) as stage:
+            self.write_into(analysis, stage, views=views, exports=exports)
         return out

@@ -5,6 +5,8 @@
   line and a contact sheet.
 * ``render AVATAR_JSON -o PNG``: render an (edited) avatar.json.
 * ``demo``: generate from the bundled sample photo, with .blend and .glb.
+* ``batch PHOTOS_DIR -o OUT_DIR``: every photo in a folder, resumable, with renders,
+  exports, ``index.html`` and ``summary.json`` (exit 8 when some photos failed).
 
 Errors for a person print one line to stderr and exit with the code of
 :mod:`inference.errors`; outputs are never left half-written.
@@ -15,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from inference.errors import OutputExists, UserError
@@ -48,7 +51,6 @@ def _progress_printer(quiet: bool):
 def cmd_generate(args) -> int:
     from inference.pipeline import Backend
     from .bundle import BundleWriter
-    from .export import export_glb, save_blend
 
     out = Path(args.output)
     _check_output(out, args.force)
@@ -57,11 +59,8 @@ def cmd_generate(args) -> int:
     analysis = backend.analyze(args.photo, style=args.style, progress=_progress_printer(args.quiet))
     writer = BundleWriter(look=args.look, size=args.size)
     analysis.report["timings_s"]["backend_startup"] = round(backend.startup_s, 4)
-    bundle = writer.write(analysis, out, force=args.force)
-    if args.blend:
-        save_blend(bundle / "avatar.blend")
-    if args.glb:
-        export_glb(writer.objs, bundle / "avatar.glb")
+    exports = [name for name, on in (("blend", args.blend), ("glb", args.glb)) if on]
+    bundle = writer.write(analysis, out, force=args.force, exports=exports)
     for w in analysis.report["warnings"]:
         print(f"photo2avatar: warning: {w}", file=sys.stderr)
     print(bundle)
@@ -99,6 +98,46 @@ def cmd_eval(args) -> int:
                        size=args.size, force=args.force, limit=args.limit)
     print(json.dumps(summary))
     return 0
+
+
+def _csv_choices(allowed: tuple[str, ...], what: str):
+    """argparse type: a comma list of ``allowed`` words (a usage error otherwise)."""
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(t.strip() for t in text.split(",") if t.strip())
+        bad = [t for t in items if t not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {what} {bad[0]!r} (choose from {', '.join(allowed)})")
+        return items
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
+
+
+def cmd_batch(args) -> int:
+    from inference.batch_plan import BatchSettings
+    from .batch import run_batch
+
+    settings = BatchSettings(style=args.style, look=args.look, size=args.size, views=args.render,
+                             exports=args.export)
+    summary = run_batch(args.photos, args.output, settings, workers=args.workers, ray_address=args.ray,
+                        retry_failed=args.retry_failed, quiet=args.quiet)
+    if not args.quiet:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in summary.stage_mean_s.items())
+        print(f"photo2avatar batch: {summary.ok} made, {summary.skipped} already complete, "
+              f"{summary.failed} failed, {summary.skipped_failed} failed before; "
+              f"{summary.seconds:.1f} s ({summary.avatars_per_minute:.1f}/min)"
+              + (f"; mean s per photo: {stages}" if stages else ""), file=sys.stderr)
+        print(f"contact sheet: {Path(args.output) / 'index.html'}", file=sys.stderr)
+    print(json.dumps({k: v for k, v in asdict(summary).items() if k != "failures"}))
+    return summary.exit_code
 
 
 def cmd_retarget(args) -> int:
@@ -172,6 +211,24 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--neutral-frame", type=int, default=None, help="calibrate against this frame")
     t.add_argument("--force", action="store_true", help="replace an existing file")
     t.set_defaults(func=cmd_retarget)
+
+    b = sub.add_parser("batch", help="a folder of photos -> bundles, renders, exports, index.html")
+    b.add_argument("photos", help="folder of photos (searched recursively)")
+    b.add_argument("-o", "--output", required=True, help="output folder (reruns resume in it)")
+    b.add_argument("--style", default="identity", help="style preset (default identity)")
+    b.add_argument("--look", choices=LOOK_CHOICES, default="toon")
+    b.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    b.add_argument("--render", type=_csv_choices(VIEW_CHOICES, "render view"), default=("front",),
+                   help="comma list of front,three-quarter,turntable (default front)")
+    b.add_argument("--export", type=_csv_choices(("blend", "glb"), "export"), default=(),
+                   help="comma list of blend,glb")
+    b.add_argument("--workers", type=_positive_int, default=1,
+                   help="worker processes, each with a warm backend (default 1)")
+    b.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run on Ray: a local instance, or the cluster at ADDRESS (auto, ray://host:port)")
+    b.add_argument("--retry-failed", action="store_true", help="retry photos that failed before")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    b.set_defaults(func=cmd_batch)
 
     e = sub.add_parser("eval", help="quality metrics on a folder of labelled photos")
     e.add_argument("photos", help="folder of photos")

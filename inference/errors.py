@@ -12,6 +12,7 @@ EXIT_CODES = {
     5: "output already exists (use --force)",
     6: "rendering or export failed",
     7: "no usable face in the photo (none, too small, cut off, or turned too far)",
+    8: "batch finished, but some photos failed (see OUT/batch.log and OUT/index.html)",
 }
 
 

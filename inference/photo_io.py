@@ -8,6 +8,7 @@ failure is an :class:`~inference.errors.InputError` with a one-line reason.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,6 @@ class Photo:
 
 def load_photo(path: str | os.PathLike) -> Photo:
     """Load ``path`` as RGB; raises :class:`InputError` for anything that is not a usable image."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -43,12 +42,22 @@ def load_photo(path: str | os.PathLike) -> Photo:
         data = path.read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    return decode_photo(data, path)
+
+
+def decode_photo(data: bytes, path: str | os.PathLike) -> Photo:
+    """Decode photo file bytes; ``path`` only names the photo in messages and reports.
+
+    Batch workers use this directly: a job is a pure function of the bytes it is given.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
     if not data:
         raise InputError(f"{path}: the file is empty")
     sha = hashlib.sha256(data).hexdigest()
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        import io
         im = Image.open(io.BytesIO(data))
         original = im.size
         if im.format == "JPEG" and max(im.size) > 2 * MAX_SIDE:

@@ -43,15 +43,17 @@ class Backend:
         load_library()
         self.startup_s = time.perf_counter() - t
 
-    def analyze(self, photo_path, style: str = "identity", progress=None) -> Analysis:
-        """Photo file -> :class:`Analysis`. Raises InputError / FaceError for bad photos.
+    def analyze(self, photo, style: str = "identity", progress=None) -> Analysis:
+        """Photo file (path or decoded :class:`~inference.photo_io.Photo`) -> :class:`Analysis`.
+
+        Raises InputError / FaceError for bad photos.
 
         ``progress(fraction, message)`` is called between stages when given.
         """
         from inference.asset_search import choose_eyebrows, search_assets
         from inference.colors import measure_colors, srgb_to_lab
         from inference.fit import fit_landmarks
-        from inference.photo_io import load_photo
+        from inference.photo_io import Photo, load_photo
 
         if style not in style_names():
             raise InputError(f"unknown style {style!r} (available: {', '.join(style_names())})")
@@ -59,7 +61,8 @@ class Backend:
         step = _Stopwatch(report["timings_s"], progress)
 
         with step("load", 0.05):
-            photo = load_photo(photo_path)
+            if not isinstance(photo, Photo):
+                photo = load_photo(photo)
         with step("perceive", 0.2):
             obs = self.perceiver.observe(photo.rgb)
         report["warnings"] += obs.warnings
