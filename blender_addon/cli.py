@@ -255,10 +255,11 @@ def _route_native_stderr(log_path: Path) -> None:
     os.close(fd)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, own_process: bool | None = None) -> int:
+    """Run one command; ``own_process`` (default: ``argv is None``) lets it re-route fd 2."""
     from .environment import contain_caches
     cache = contain_caches()      # before the first `import bpy`
-    if argv is None:              # a process of our own: safe to re-route its fd 2
+    if own_process if own_process is not None else argv is None:
         _route_native_stderr(cache / "native-stderr.log")
     args = build_parser().parse_args(argv)
     try:

@@ -208,3 +208,17 @@ def test_ray_adapter_on_a_local_instance(tmp_path):
     assert (summary["ok"], summary["failed"], summary["executor"]) == (1, 2, "ray"), run.stderr
     job = json.loads((tmp_path / "out" / "avatars" / "person_01" / "job.json").read_text())
     assert job["key"] == job_key(job["photo_sha256"], BatchSettings())
+
+
+def test_blender_entry_script_runs_the_batch_after_the_double_dash(tmp_path):
+    from blender_addon.blender_entry import command_line
+    assert command_line(["blender", "-b", "-P", "x.py", "--", "batch", "a", "-o", "b"]) == ["batch", "a", "-o", "b"]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(SAMPLES / "person_03.jpg", photos / "Zoë.jpg")
+    entry = Path(__file__).resolve().parents[1] / "blender_addon" / "blender_entry.py"
+    run = subprocess.run([sys.executable, str(entry), "--", "batch", str(photos), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "avatars" / "Zoë" / "render.png").exists()
+    assert "W0000" not in run.stderr          # MediaPipe's native log goes to the cache log
