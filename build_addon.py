@@ -1,10 +1,11 @@
 """Build the installable Blender extension: ``python build_addon.py [-o dist/photo2avatar.zip]``.
 
 The zip holds ``blender_manifest.toml`` (Blender >= 4.2 extension) and a thin
-``__init__.py`` at its root, and under ``lib/`` the packages the add-on runs: the
-``blender_addon`` package, the bpy-free data types of ``inference`` it imports, and
-``rigs`` with the rig asset, the asset library and the catalogues. Deterministic: fixed
-file order and timestamps, so the same sources give the same bytes.
+``__init__.py`` at its root, and under ``lib/`` the packages: ``blender_addon``,
+``inference`` (Blender's Python imports only its data types; the backend process runs the
+rest with ``lib/`` on its path), ``rigs`` with the rig asset, the asset library and the
+catalogues, and the asset thumbnails the pickers show. Deterministic: fixed file order
+and timestamps, so the same sources give the same bytes.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VERSION = "0.1.0"
-INFERENCE_FILES = ("__init__.py", "avatar.py", "errors.py")   # data types only: no torch/mediapipe
 MANIFEST = f"""schema_version = "1.0.0"
 id = "photo2avatar"
 version = "{VERSION}"
@@ -43,7 +43,7 @@ if _LIB not in sys.path:
 
 def register():
     from blender_addon import addon
-    addon.register()
+    addon.register(__name__)
 
 
 def unregister():
@@ -52,17 +52,23 @@ def unregister():
 '''
 
 
+def _thumbnails():
+    import json
+    catalogue = json.loads((ROOT / "rigs" / "assets.json").read_text())
+    return sorted({ROOT / info["thumbnail"] for kind, items in catalogue.items() if kind != "schema"
+                   for info in items.values() if info.get("thumbnail")})
+
+
 def _files():
-    for pkg, keep in (("blender_addon", None), ("inference", INFERENCE_FILES), ("rigs", None)):
+    for pkg in ("blender_addon", "inference", "rigs"):
         for path in sorted((ROOT / pkg).rglob("*")):
             if path.is_dir() or "__pycache__" in path.parts or path.suffix == ".pyc":
                 continue
-            rel = path.relative_to(ROOT)
-            if keep is not None and path.name not in keep:
+            if path.suffix not in (".py", ".json", ".npz", ".md"):
                 continue
-            if pkg == "rigs" and path.suffix not in (".py", ".json", ".npz", ".md"):
-                continue
-            yield path, "lib/" + rel.as_posix()
+            yield path, "lib/" + path.relative_to(ROOT).as_posix()
+    for path in _thumbnails():
+        yield path, "lib/" + path.relative_to(ROOT).as_posix()
 
 
 def build(out: Path) -> Path:

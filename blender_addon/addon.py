@@ -1,24 +1,56 @@
-"""The add-on's Blender registration: operators and the 3D-viewport sidebar panel.
+"""The add-on's Blender registration: operators, the sidebar panel, preferences.
 
-Operators only gather settings, call a service (``avatar_build``, ``render``,
-``export``) and report, so scripts and tests call the same services directly. This is
-the first slice of the artist-facing UI: add an avatar, load/save avatar.json, render.
-Generate-from-photo with the backend process is the "Blender add-on" issue's work.
+Operators gather settings, call a service (``generate``, ``avatar_build``, ``edit_props``)
+and report; with arguments instead of dialogs every one of them runs headless
+(``blender -b``, the bpy module). *Generate from photo* is modal in the UI (progress in
+the status bar and the panel, Esc or Cancel stops the backend job) and blocking headless.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
-from bpy.props import StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
 from inference.errors import UserError
+
+from . import edit_props, preferences
+from .avatar_build import PROP
+
+LOOK_ITEMS = [("toon", "Toon", "Cel-shaded bands and an outline (fast in Cycles)"),
+              ("pbr", "Soft PBR", "Principled skin, hair and eyes")]
+EXPRESSION_GROUPS = ("brow", "eye", "cheek", "nose", "jaw", "mouth", "tongue")
 
 
 def _report_errors(op, fn):
     try:
         return fn()
-    except (UserError, ValueError) as e:
+    except (UserError, ValueError, OSError) as e:
         op.report({"ERROR"}, str(e))
         return {"CANCELLED"}
+
+
+def _style_items(self, context):
+    from rigs.catalogue import style_names
+    return [(n, n.replace("_", " ").title(), f"style preset {n}") for n in style_names()]
+
+
+def active_avatar(context) -> bpy.types.Collection | None:
+    """The avatar the panel edits: the active object's avatar, else the scene's first."""
+    obj = context.active_object
+    if obj is not None:
+        for c in obj.users_collection:
+            if PROP in c:
+                return c
+    for c in context.scene.collection.children_recursive:
+        if PROP in c:
+            return c
+    return None
+
+
+def _built(objs) -> None:
+    edit_props.sync_from_avatar(objs.collection)
+    bpy.context.view_layer.objects.active = objs.armature
 
 
 class P2A_OT_add_avatar(bpy.types.Operator):
@@ -26,13 +58,15 @@ class P2A_OT_add_avatar(bpy.types.Operator):
     bl_idname = "photo2avatar.add_avatar"
     bl_label = "Add photo2avatar Head"
     bl_options = {"REGISTER", "UNDO"}
+    look: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon")
 
     def execute(self, context):
         from inference.avatar import default_avatar
         from .avatar_build import build_avatar
 
         def run():
-            objs = build_avatar(default_avatar(), context.scene)
+            objs = build_avatar(default_avatar(), context.scene, look=self.look)
+            _built(objs)
             self.report({"INFO"}, f"added {objs.collection.name}")
             return {"FINISHED"}
         return _report_errors(self, run)
@@ -45,6 +79,7 @@ class P2A_OT_load_avatar(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
     filepath: StringProperty(subtype="FILE_PATH")
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+    look: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon")
 
     def invoke(self, context, event):
         context.window_manager.fileselect_add(self)
@@ -53,40 +88,313 @@ class P2A_OT_load_avatar(bpy.types.Operator):
     def execute(self, context):
         from inference.avatar import load_avatar
         from .avatar_build import build_avatar
+        from .generate import avatar_name
 
         def run():
-            objs = build_avatar(load_avatar(self.filepath), context.scene)
+            objs = build_avatar(load_avatar(self.filepath), context.scene, look=self.look,
+                                name=avatar_name(Path(self.filepath).parent.name if Path(self.filepath).name ==
+                                                 "avatar.json" else self.filepath))
+            _built(objs)
             self.report({"INFO"}, f"built {objs.collection.name} from {self.filepath}")
             return {"FINISHED"}
         return _report_errors(self, run)
 
 
+class P2A_OT_save_avatar(bpy.types.Operator):
+    """Save the active avatar's vector (sliders, assets, colours, expression) as avatar.json"""
+    bl_idname = "photo2avatar.save_avatar"
+    bl_label = "Save avatar.json"
+    filepath: StringProperty(subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
+    collection: StringProperty(name="Avatar", description="Avatar collection (default: the active avatar)")
+
+    @classmethod
+    def poll(cls, context):
+        return active_avatar(context) is not None
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = "avatar.json"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        from inference.avatar import save_avatar
+        from .avatar_build import find_avatar
+
+        def run():
+            coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
+            if coll is None or PROP not in coll:
+                raise UserError(f"no photo2avatar avatar named {self.collection!r}")
+            path = Path(bpy.path.abspath(self.filepath))
+            save_avatar(find_avatar(coll).avatar(), path)
+            self.report({"INFO"}, f"saved {path}")
+            return {"FINISHED"}
+        return _report_errors(self, run)
+
+
+class P2A_OT_sync_edit(bpy.types.Operator):
+    """Reload the panel's sliders from the avatar (after scripts changed it)"""
+    bl_idname = "photo2avatar.sync_edit"
+    bl_label = "Refresh sliders"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return active_avatar(context) is not None
+
+    def execute(self, context):
+        edit_props.sync_from_avatar(active_avatar(context))
+        return {"FINISHED"}
+
+
+class P2A_OT_generate(bpy.types.Operator):
+    """Make an avatar from a face photo (the backend analyses it in its own process)"""
+    bl_idname = "photo2avatar.generate"
+    bl_label = "Generate from photo"
+    bl_options = {"REGISTER", "UNDO"}
+    filepath: StringProperty(name="Photo", subtype="FILE_PATH")
+    filter_glob: StringProperty(default="*.jpg;*.jpeg;*.png;*.webp;*.bmp;*.tif;*.tiff", options={"HIDDEN"})
+    style: EnumProperty(name="Style", items=_style_items)
+    look: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon")
+    target: StringProperty(name="Replace", description="Avatar collection to regenerate in place "
+                           "(empty: add a new avatar)")
+    timeout: FloatProperty(name="Timeout", default=300.0, min=1.0, options={"HIDDEN"})
+
+    _timer = None
+    _task = None
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            context.window_manager.fileselect_add(self)
+            return {"RUNNING_MODAL"}
+        return self.execute(context)
+
+    def _start(self, context):
+        from .backend_client import shared_client
+        from .generate import GenerateTask
+        client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
+        return GenerateTask(client, bpy.path.abspath(self.filepath), style=self.style or "identity",
+                            look=self.look, target=self.target).start()
+
+    def execute(self, context):
+        try:
+            self._task = self._start(context)
+        except UserError as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        if bpy.app.background or context.window is None:      # headless: block until done
+            return _report_errors(self, lambda: self._apply(context, wait=True))
+        wm = context.window_manager
+        wm.photo2avatar_busy, wm.photo2avatar_cancel = True, False
+        wm.photo2avatar_progress, wm.photo2avatar_status = 0.0, "starting the backend"
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        return {"RUNNING_MODAL"}
+
+    def _apply(self, context, wait=False):
+        if wait:
+            self._task.wait(self.timeout)
+        objs = self._task.apply(context.scene)
+        _built(objs)
+        self.report({"INFO"}, f"generated {objs.collection.name} from {Path(self.filepath).name}")
+        return {"FINISHED"}
+
+    def _end(self, context):
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        wm.photo2avatar_busy = False
+        context.workspace.status_text_set(None)
+        for area in context.screen.areas:
+            area.tag_redraw()
+
+    def modal(self, context, event):
+        wm = context.window_manager
+        if event.type == "ESC" or wm.photo2avatar_cancel:
+            self._task.cancel()
+            self._end(context)
+            self.report({"WARNING"}, "generate cancelled; the scene is unchanged")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        state = self._task.poll()
+        wm.photo2avatar_progress = self._task.fraction * 100.0
+        wm.photo2avatar_status = self._task.message
+        wm.progress_update(int(self._task.fraction * 100))
+        context.workspace.status_text_set(
+            f"photo2avatar: {self._task.message} {self._task.fraction:.0%} (Esc cancels)")
+        for area in context.screen.areas:
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+        if state == "running":
+            return {"RUNNING_MODAL"}
+        self._end(context)
+        if state == "error":
+            self.report({"ERROR"}, self._task.job.error)
+            return {"CANCELLED"}
+        if state == "cancelled":
+            return {"CANCELLED"}
+        return _report_errors(self, lambda: self._apply(context))
+
+
+class P2A_OT_cancel_generate(bpy.types.Operator):
+    """Stop the running Generate from photo; the scene stays as it was"""
+    bl_idname = "photo2avatar.cancel_generate"
+    bl_label = "Cancel"
+
+    def execute(self, context):
+        context.window_manager.photo2avatar_cancel = True
+        return {"FINISHED"}
+
+
 class P2A_PT_panel(bpy.types.Panel):
     bl_label = "photo2avatar"
+    bl_idname = "P2A_PT_panel"
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "photo2avatar"
 
     def draw(self, context):
-        col = self.layout.column(align=True)
+        wm = context.window_manager
+        layout = self.layout
+        box = layout.box()
+        box.prop(wm, "photo2avatar_photo", text="")
+        row = box.row(align=True)
+        row.prop(wm, "photo2avatar_style", text="")
+        row.prop(wm, "photo2avatar_look", text="")
+        if wm.photo2avatar_busy:
+            box.progress(factor=wm.photo2avatar_progress / 100.0, text=wm.photo2avatar_status or "working")
+            box.operator(P2A_OT_cancel_generate.bl_idname, icon="CANCEL")
+        else:
+            active = active_avatar(context)
+            buttons = [("", "Generate from photo", "OUTLINER_OB_ARMATURE")]
+            if active is not None:
+                buttons.append((active.name, f"Regenerate {active.name}", "FILE_REFRESH"))
+            for target, label, icon in buttons:
+                op = box.operator(P2A_OT_generate.bl_idname, text=label, icon=icon)
+                op.filepath = wm.photo2avatar_photo
+                op.style = wm.photo2avatar_style
+                op.look = wm.photo2avatar_look
+                op.target = target
+        col = layout.column(align=True)
         col.operator(P2A_OT_add_avatar.bl_idname, icon="USER")
-        col.operator(P2A_OT_load_avatar.bl_idname, icon="FILE")
+        row = col.row(align=True)
+        row.operator(P2A_OT_load_avatar.bl_idname, icon="FILE")
+        row.operator(P2A_OT_save_avatar.bl_idname, icon="FILE_TICK")
+        coll = active_avatar(context)
+        if coll is not None:
+            layout.label(text=f"Editing: {coll.name}", icon="OUTLINER_COLLECTION")
+
+
+class _EditPanel(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "photo2avatar"
+    bl_parent_id = "P2A_PT_panel"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        return active_avatar(context) is not None
+
+
+class P2A_PT_shape(_EditPanel):
+    bl_label = "Face shape"
+
+    def draw(self, context):
+        from rigs.catalogue import shape_catalogue
+        props = active_avatar(context).photo2avatar_edit
+        groups: dict[str, list] = {}
+        for p in shape_catalogue():
+            groups.setdefault(p.group, []).append(p)
+        for group, params in groups.items():
+            header, body = self.layout.panel(f"p2a_shape_{group}", default_closed=True)
+            header.label(text=group.title())
+            if body:
+                col = body.column(align=True)
+                for p in params:
+                    col.prop(props, f"s_{p.name}", slider=True)
+        self.layout.operator(P2A_OT_sync_edit.bl_idname, icon="FILE_REFRESH")
+
+
+class P2A_PT_assets(_EditPanel):
+    bl_label = "Hair and accessories"
+
+    def draw(self, context):
+        props = active_avatar(context).photo2avatar_edit
+        for kind in ("hair", "eyebrows", "beard", "glasses"):
+            self.layout.label(text=kind.title())
+            self.layout.template_icon_view(props, f"a_{kind}", show_labels=True, scale=5.0, scale_popup=4.0)
+
+
+class P2A_PT_colors(_EditPanel):
+    bl_label = "Colours and style"
+
+    def draw(self, context):
+        props = active_avatar(context).photo2avatar_edit
+        col = self.layout.column(align=True)
+        for key in ("skin", "hair", "eyes", "lips", "eyebrows", "glasses"):
+            col.prop(props, f"c_{key}")
+        self.layout.prop(props, "style_strength", slider=True)
+
+
+class P2A_PT_expression(_EditPanel):
+    bl_label = "Expression (ARKit)"
+
+    def draw(self, context):
+        from rigs.arkit import ARKIT_NAMES
+        props = active_avatar(context).photo2avatar_edit
+        for group in EXPRESSION_GROUPS:
+            header, body = self.layout.panel(f"p2a_expr_{group}", default_closed=True)
+            header.label(text=group.title())
+            if body:
+                col = body.column(align=True)
+                for n in ARKIT_NAMES:
+                    if n.lower().startswith(group):
+                        col.prop(props, f"e_{n}", slider=True)
 
 
 def _menu(self, context):
     self.layout.operator(P2A_OT_add_avatar.bl_idname, icon="USER")
+    self.layout.operator(P2A_OT_generate.bl_idname, icon="OUTLINER_OB_ARMATURE")
 
 
-CLASSES = (P2A_OT_add_avatar, P2A_OT_load_avatar, P2A_PT_panel)
+CLASSES = (preferences.P2A_OT_setup_backend, preferences.P2A_AddonPreferences, P2A_OT_add_avatar,
+           P2A_OT_load_avatar, P2A_OT_save_avatar, P2A_OT_sync_edit, P2A_OT_generate, P2A_OT_cancel_generate,
+           P2A_PT_panel, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
+
+_WM_PROPS = {
+    "photo2avatar_photo": lambda: StringProperty(name="Photo", subtype="FILE_PATH",
+                                                 description="Face photo to generate from"),
+    "photo2avatar_style": lambda: EnumProperty(name="Style", items=_style_items),
+    "photo2avatar_look": lambda: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon"),
+    "photo2avatar_busy": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
+    "photo2avatar_cancel": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
+    "photo2avatar_progress": lambda: FloatProperty(default=0.0, min=0.0, max=100.0, subtype="PERCENTAGE"),
+    "photo2avatar_status": lambda: StringProperty(default=""),
+}
 
 
-def register():
+def register(module_name: str = "blender_addon"):
+    """Register everything; ``module_name`` is the add-on's module (preferences key)."""
+    preferences.ADDON_MODULE["name"] = module_name
+    preferences.P2A_AddonPreferences.bl_idname = module_name
+    edit_props.register()
     for c in CLASSES:
         bpy.utils.register_class(c)
+    for name, make in _WM_PROPS.items():
+        setattr(bpy.types.WindowManager, name, make())
     bpy.types.VIEW3D_MT_add.append(_menu)
 
 
 def unregister():
+    from .backend_client import close_all
+    close_all()
     bpy.types.VIEW3D_MT_add.remove(_menu)
+    for name in _WM_PROPS:
+        delattr(bpy.types.WindowManager, name)
     for c in reversed(CLASSES):
         bpy.utils.unregister_class(c)
+    edit_props.unregister()

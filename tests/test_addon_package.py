@@ -24,6 +24,12 @@ SCRIPT = textwrap.dedent("""
     coll = bpy.data.collections["Avatar"]
     names = {o.name for o in coll.objects}
     assert {"Avatar_rig", "Avatar_head", "Avatar_hair", "Avatar_eyebrows"} <= names, names
+    # Generate from photo: the backend process runs the zip's own inference package
+    assert bpy.ops.photo2avatar.generate(filepath=sys.argv[2]) == {"FINISHED"}
+    from blender_addon.backend_client import PACKAGE_ROOT
+    assert "extensions" in str(PACKAGE_ROOT), PACKAGE_ROOT
+    prefs = bpy.context.preferences.addons["bl_ext.user_default.photo2avatar"].preferences
+    assert prefs.backend_python == "" and prefs.device == "auto"
     import addon_utils
     mod = "bl_ext.user_default.photo2avatar"
     for _ in range(2):   # unregister and register again, twice
@@ -42,7 +48,8 @@ def test_build_is_deterministic(tmp_path):
     names = zipfile.ZipFile(a).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names
     assert "lib/rigs/data/head_rig.npz" in names and "lib/rigs/data/assets.npz" in names
-    assert not any(n.startswith("lib/inference/") and n.endswith(("fit.py", "perception.py")) for n in names)
+    assert "lib/inference/server.py" in names          # the backend process runs from the zip's lib/
+    assert "lib/docs/assets/hair_bald.png" in names    # thumbnails for the asset pickers
 
 
 def test_zip_installs_enables_and_runs(tmp_path):
@@ -54,6 +61,7 @@ def test_zip_installs_enables_and_runs(tmp_path):
             "from blender_addon.environment import contain_caches; contain_caches();"
             "sys.modules.pop('blender_addon.environment'); sys.modules.pop('blender_addon');"
             "exec(open(sys.argv[0]).read())")
-    r = subprocess.run([sys.executable, "-c", boot, str(script), str(zpath)], capture_output=True, text=True,
+    photo = build_addon.ROOT / "samples" / "photos" / "person_06.jpg"
+    r = subprocess.run([sys.executable, "-c", boot, str(script), str(zpath), str(photo)], capture_output=True, text=True,
                        env=env, cwd=tmp_path, timeout=300)
     assert "ADDON-OK" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]

@@ -1,0 +1,150 @@
+"""The backend process: JSON lines over stdin/stdout (DESIGN.md "Backend protocol").
+
+    python -m inference.server          # Blender's add-on starts this with the backend Python
+
+Every line in and out is one JSON object. The server announces itself, then answers
+requests, one job at a time, in order::
+
+    <- {"event": "ready", "protocol": 1, "version": "0.1.0", "styles": [...], "pid": 123}
+    -> {"id": "7", "op": "analyze", "photo": "/path/face.jpg", "style": "identity"}
+    <- {"id": "7", "event": "progress", "fraction": 0.2, "message": "perceive"}
+    <- {"id": "7", "event": "result", "avatar": {...avatar.json...}, "report": {...}}
+    <- {"id": "7", "event": "error", "message": "face.jpg: no face found ...", "code": 7}
+    -> {"id": "8", "op": "cancel", "target": "7"}     # the job ends with "cancelled"
+    -> {"id": "9", "op": "ping"}                      # <- {"id": "9", "event": "pong"}
+    -> {"op": "shutdown"}                             # or end of input: the server exits
+
+Cancellation takes effect between pipeline stages (each well under a second). Stdout
+carries protocol lines only: the real stdout is kept for them and file descriptor 1 is
+pointed at stderr, so nothing a library prints can corrupt the stream. There is no
+network port, so there is nothing to authenticate.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import threading
+
+PROTOCOL = 1
+
+
+class Cancelled(Exception):
+    """The client cancelled the running job."""
+
+
+class _Channel:
+    """Write protocol lines to the private copy of the original stdout, thread-safely."""
+
+    def __init__(self):
+        sys.stdout.flush()
+        fd = os.dup(1)
+        os.dup2(2, 1)                     # stray prints from libraries land on stderr
+        sys.stdout = sys.stderr
+        self.out = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+        self.lock = threading.Lock()
+
+    def send(self, **msg) -> None:
+        line = json.dumps(msg, ensure_ascii=False, allow_nan=False)
+        with self.lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+
+def _reader(requests: queue.Queue, cancelled: set, lock: threading.Lock) -> None:
+    """Read stdin; cancels act at once, everything else queues for the worker loop."""
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            msg = json.loads(line)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            requests.put({"op": "_bad", "line": line[:200]})
+            continue
+        if msg.get("op") == "cancel":
+            with lock:
+                cancelled.add(str(msg.get("target")))
+        requests.put(msg)
+    requests.put({"op": "shutdown"})
+
+
+def serve() -> int:
+    """Run the server until ``shutdown`` or end of input; returns the exit code."""
+    channel = _Channel()
+    from inference.errors import UserError
+    from inference.pipeline import VERSION, Backend
+    from rigs.catalogue import style_names
+
+    backend = Backend()
+    requests: queue.Queue = queue.Queue()
+    cancelled: set[str] = set()
+    lock = threading.Lock()
+    threading.Thread(target=_reader, args=(requests, cancelled, lock), daemon=True).start()
+    channel.send(event="ready", protocol=PROTOCOL, version=VERSION, styles=style_names(), pid=os.getpid(),
+                 startup_s=round(backend.startup_s, 3))
+    while True:
+        msg = requests.get()
+        op, rid = msg.get("op"), str(msg.get("id", ""))
+        if op == "shutdown":
+            backend.close()
+            return 0
+        if op == "_bad":
+            channel.send(event="error", message=f"not a JSON object: {msg['line']!r}", code=2)
+        elif op == "cancel":
+            channel.send(id=rid, event="ok")
+        elif op == "ping":
+            channel.send(id=rid, event="pong")
+        elif op == "analyze":
+            with lock:
+                if rid in cancelled:
+                    cancelled.discard(rid)
+                    channel.send(id=rid, event="cancelled")
+                    continue
+
+            def progress(fraction: float, message: str, rid=rid) -> None:
+                with lock:
+                    if rid in cancelled:
+                        raise Cancelled()
+                channel.send(id=rid, event="progress", fraction=round(fraction, 3), message=message)
+            try:
+                photo = msg.get("photo")
+                if not isinstance(photo, str) or not photo:
+                    raise _usage("analyze needs 'photo': the path of a photo file")
+                a = backend.analyze(photo, style=str(msg.get("style", "identity")), progress=progress)
+                channel.send(id=rid, event="result", avatar=a.avatar.to_dict(), report=a.report)
+            except Cancelled:
+                channel.send(id=rid, event="cancelled")
+            except UserError as e:
+                channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
+            except Exception as e:       # a bug: report it, keep serving
+                import traceback
+                traceback.print_exc()
+                channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
+                             code=1)
+            finally:
+                with lock:
+                    cancelled.discard(rid)
+        else:
+            channel.send(id=rid, event="error", message=f"unknown op {op!r}", code=2)
+
+
+def _usage(message: str):
+    from inference.errors import UserError
+    e = UserError(message)
+    e.exit_code = 2
+    return e
+
+
+def main() -> int:
+    try:
+        return serve()
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
