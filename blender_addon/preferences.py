@@ -17,7 +17,9 @@ from bpy.props import EnumProperty, StringProperty
 
 ADDON_MODULE = {"name": "blender_addon"}   # set by register() to the add-on's module name
 LIB = Path(__file__).resolve().parents[1]
-BACKEND_REQUIREMENTS = ("numpy<2", "scipy", "pillow", "mediapipe==0.10.21", "opencv-contrib-python==4.11.0.86")
+# what inference.server imports, with requirements.txt's pins (no bpy, torch or ray)
+BACKEND_REQUIREMENTS = ("numpy<2", "scipy", "pillow", "mediapipe==0.10.21", "opencv-contrib-python==4.11.0.86",
+                        "jax==0.7.1", "jaxlib==0.7.1", "ml_dtypes==0.5.4")
 
 
 def preferences(context=None):
