@@ -26,6 +26,7 @@ from rigs.rig_asset import HeadRig, load_rig
 
 from . import looks
 from .assets import asset_key, attach_asset, remove_asset
+from .style_apply import STYLE_KEY, apply_style
 
 PROP = "photo2avatar"
 MIN_KEY_EFFECT = 1e-6  # metres; a target that moves a part less than this gets no key there
@@ -133,7 +134,6 @@ def build_avatar(avatar: Avatar, scene: bpy.types.Scene | None = None, name: str
     arm_obj = bpy.data.objects.new(f"{name}_rig", arm)
     coll.objects.link(arm_obj)
     verts = _neutral_shape_verts(rig, avatar)
-    _set_bone_rest(arm_obj, rig, verts)
 
     parts = {}
     for part_name in rig.parts:
@@ -150,6 +150,7 @@ def build_avatar(avatar: Avatar, scene: bpy.types.Scene | None = None, name: str
 
     objs = AvatarObjects(coll, arm_obj, parts, {})
     _sync_assets(objs, avatar, rig, replace_all=True)
+    _set_bone_rest(arm_obj, rig, apply_style(objs, avatar, rig, verts, force=True))
     looks.apply_look(objs, avatar, look)
     _apply_values(objs, avatar)
     coll[PROP] = json.dumps(avatar.to_dict())
@@ -177,6 +178,7 @@ def _sync_assets(objs: AvatarObjects, avatar: Avatar, rig: HeadRig, replace_all:
 
 def _apply_values(objs: AvatarObjects, avatar: Avatar) -> None:
     vals = shape_key_values(avatar.shape, avatar.expression)
+    vals[STYLE_KEY] = float(avatar.style.get("strength", 1.0))
     for obj in [*objs.parts.values(), *objs.assets.values()]:
         for kb in obj.data.shape_keys.key_blocks[1:]:
             v = vals.get(kb.name)
@@ -188,9 +190,11 @@ def update_avatar(objs: AvatarObjects, avatar: Avatar, rig: HeadRig | None = Non
     """Apply ``avatar`` to an existing build in place (no objects are recreated)."""
     rig = rig or load_rig()
     old = objs.avatar()
-    if old.shape != avatar.shape:
-        _set_bone_rest(objs.armature, rig, _neutral_shape_verts(rig, avatar))
     changed = _sync_assets(objs, avatar, rig)
+    if old.shape != avatar.shape or old.style != avatar.style or changed:
+        rest = apply_style(objs, avatar, rig, _neutral_shape_verts(rig, avatar), force=bool(changed))
+        if old.shape != avatar.shape or old.style != avatar.style:
+            _set_bone_rest(objs.armature, rig, rest)
     if changed:
         looks.apply_look(objs, avatar, objs.collection.get("photo2avatar_look", "toon"),
                          only=[objs.assets[k] for k in changed if k in objs.assets])

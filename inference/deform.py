@@ -160,14 +160,12 @@ def reseat_parts(rig: HeadRig, verts: np.ndarray, head_offsets: np.ndarray, k: i
     out = np.zeros_like(verts)
     head_ids = rig.parts["head"].vertex_ids
     out[head_ids] = head_offsets
-    from scipy.spatial import cKDTree
-    tree = cKDTree(verts[head_ids])
-    for name, part in rig.parts.items():
+    for name, part in rig.parts.items():          # numpy only: Blender's Python runs this too
         if name == "head":
             continue
         ids = part.vertex_ids
         c = verts[ids].mean(0)
-        _, nn = tree.query(c, k=k)
+        nn = np.argpartition(np.linalg.norm(verts[head_ids] - c, axis=1), k)[:k]
         src = verts[head_ids[nn]]
         dst = src + head_offsets[nn]
         ms, md = src.mean(0), dst.mean(0)
