@@ -7,6 +7,7 @@ the status bar and the panel, Esc or Cancel stops the backend job) and blocking 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import bpy
@@ -30,9 +31,19 @@ def _report_errors(op, fn):
         return {"CANCELLED"}
 
 
+_STYLE_ITEMS: list = []
+
+
 def _style_items(self, context):
-    from rigs.catalogue import style_names
-    return [(n, n.replace("_", " ").title(), f"style preset {n}") for n in style_names()]
+    """Style presets (the exemplar style is chosen by giving a style image)."""
+    if not _STYLE_ITEMS:
+        from rigs.catalogue import style_names
+        from inference.styles import load_style
+        for n in style_names():
+            if n != "exemplar":
+                st = load_style(n)
+                _STYLE_ITEMS.append((n, st.label, st.description))
+    return _STYLE_ITEMS
 
 
 def active_avatar(context) -> bpy.types.Collection | None:
@@ -157,6 +168,8 @@ class P2A_OT_generate(bpy.types.Operator):
     filter_glob: StringProperty(default="*.jpg;*.jpeg;*.png;*.webp;*.bmp;*.tif;*.tiff", options={"HIDDEN"})
     style: EnumProperty(name="Style", items=_style_items)
     look: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon")
+    style_image: StringProperty(name="Style image", subtype="FILE_PATH",
+                                description="Optional stylized portrait whose geometric exaggeration to copy")
     target: StringProperty(name="Replace", description="Avatar collection to regenerate in place "
                            "(empty: add a new avatar)")
     timeout: FloatProperty(name="Timeout", default=300.0, min=1.0, options={"HIDDEN"})
@@ -175,7 +188,8 @@ class P2A_OT_generate(bpy.types.Operator):
         from .generate import GenerateTask
         client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
         return GenerateTask(client, bpy.path.abspath(self.filepath), style=self.style or "identity",
-                            look=self.look, target=self.target).start()
+                            look=self.look, target=self.target,
+                            style_image=bpy.path.abspath(self.style_image) if self.style_image else None).start()
 
     def execute(self, context):
         try:
@@ -264,6 +278,7 @@ class P2A_PT_panel(bpy.types.Panel):
         row = box.row(align=True)
         row.prop(wm, "photo2avatar_style", text="")
         row.prop(wm, "photo2avatar_look", text="")
+        box.prop(wm, "photo2avatar_style_image", text="Style image")
         if wm.photo2avatar_busy:
             box.progress(factor=wm.photo2avatar_progress / 100.0, text=wm.photo2avatar_status or "working")
             box.operator(P2A_OT_cancel_generate.bl_idname, icon="CANCEL")
@@ -277,6 +292,7 @@ class P2A_PT_panel(bpy.types.Panel):
                 op.filepath = wm.photo2avatar_photo
                 op.style = wm.photo2avatar_style
                 op.look = wm.photo2avatar_look
+                op.style_image = wm.photo2avatar_style_image
                 op.target = target
         col = layout.column(align=True)
         col.operator(P2A_OT_add_avatar.bl_idname, icon="USER")
@@ -337,7 +353,35 @@ class P2A_PT_colors(_EditPanel):
         col = self.layout.column(align=True)
         for key in ("skin", "hair", "eyes", "lips", "eyebrows", "glasses"):
             col.prop(props, f"c_{key}")
+        coll = active_avatar(context)
+        style = json.loads(coll[PROP]).get("style", {}).get("name", "identity")
+        self.layout.label(text=f"Style: {style}", icon="MOD_LATTICE")
         self.layout.prop(props, "style_strength", slider=True)
+        self.layout.operator(P2A_OT_bake_style.bl_idname, icon="CHECKMARK")
+
+
+class P2A_OT_bake_style(bpy.types.Operator):
+    """Make the style deformation at its current strength part of the mesh (removes the
+    'style' shape key; later style edits no longer apply)"""
+    bl_idname = "photo2avatar.bake_style"
+    bl_label = "Bake style into the mesh"
+    bl_options = {"REGISTER", "UNDO"}
+    collection: StringProperty(name="Avatar", description="Avatar collection (default: the active avatar)")
+
+    @classmethod
+    def poll(cls, context):
+        return active_avatar(context) is not None
+
+    def execute(self, context):
+        from .avatar_build import find_avatar
+        from .style_apply import bake_style
+        coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
+        if coll is None or PROP not in coll:
+            self.report({"ERROR"}, f"no photo2avatar avatar named {self.collection!r}")
+            return {"CANCELLED"}
+        bake_style(find_avatar(coll))
+        self.report({"INFO"}, f"baked the style of {coll.name}")
+        return {"FINISHED"}
 
 
 class P2A_PT_expression(_EditPanel):
@@ -363,13 +407,16 @@ def _menu(self, context):
 
 CLASSES = (preferences.P2A_OT_setup_backend, preferences.P2A_AddonPreferences, P2A_OT_add_avatar,
            P2A_OT_load_avatar, P2A_OT_save_avatar, P2A_OT_sync_edit, P2A_OT_generate, P2A_OT_cancel_generate,
-           P2A_PT_panel, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
+           P2A_OT_bake_style, P2A_PT_panel, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
 
 _WM_PROPS = {
     "photo2avatar_photo": lambda: StringProperty(name="Photo", subtype="FILE_PATH",
                                                  description="Face photo to generate from"),
     "photo2avatar_style": lambda: EnumProperty(name="Style", items=_style_items),
     "photo2avatar_look": lambda: EnumProperty(name="Look", items=LOOK_ITEMS, default="toon"),
+    "photo2avatar_style_image": lambda: StringProperty(
+        name="Style image", subtype="FILE_PATH",
+        description="Optional stylized portrait (painting, cartoon): its geometric exaggeration is applied"),
     "photo2avatar_busy": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
     "photo2avatar_cancel": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
     "photo2avatar_progress": lambda: FloatProperty(default=0.0, min=0.0, max=100.0, subtype="PERCENTAGE"),

@@ -204,6 +204,15 @@ def update_avatar(objs: AvatarObjects, avatar: Avatar, rig: HeadRig | None = Non
     objs.collection[PROP] = json.dumps(avatar.to_dict())
 
 
+def refresh_style(objs: AvatarObjects, rig: HeadRig | None = None) -> None:
+    """Recompute the style keys, carried expressions and bone rest from the stored avatar
+    (after the backend delivered the deformation, or a bake)."""
+    rig = rig or load_rig()
+    avatar = objs.avatar()
+    _set_bone_rest(objs.armature, rig, apply_style(objs, avatar, rig, _neutral_shape_verts(rig, avatar), force=True))
+    _apply_values(objs, avatar)
+
+
 def find_avatar(collection: bpy.types.Collection) -> AvatarObjects:
     """Recover the handles of an avatar built earlier (e.g. after reopening a .blend)."""
     if PROP not in collection:

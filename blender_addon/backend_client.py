@@ -157,9 +157,14 @@ class BackendClient:
         self._send({"id": job.id, "op": op, **params})
         return job
 
-    def analyze(self, photo: str | os.PathLike, style: str = "identity") -> Job:
-        """Photo -> avatar job; its result holds ``avatar`` (avatar.json data) and ``report``."""
-        return self.submit("analyze", photo=str(Path(photo).resolve()), style=style)
+    def analyze(self, photo: str | os.PathLike, style: str = "identity",
+                style_image: str | os.PathLike | None = None) -> Job:
+        """Photo -> avatar job; its result holds ``avatar`` (avatar.json data), ``report`` and,
+        for a geometric style, ``deformation`` (head offsets at strength 1)."""
+        params = {"photo": str(Path(photo).resolve()), "style": style}
+        if style_image:
+            params["style_image"] = str(Path(style_image).resolve())
+        return self.submit("analyze", **params)
 
     def cancel(self, job: Job) -> None:
         """Ask the backend to stop ``job`` (it ends with state ``cancelled``)."""

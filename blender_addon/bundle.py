@@ -1,8 +1,8 @@
 """Write an avatar bundle (DESIGN.md contract) from a backend :class:`Analysis`.
 
 Bundle files: ``avatar.json``, ``render.png`` (toon by default, front, neutral, face
-centred), ``deformation.npy`` (per-vertex offsets of the head mesh; zeros for the
-``identity`` style), ``report.json`` (timings per stage, warnings, pose, landmarks).
+centred), ``deformation.npy`` (per-vertex offsets of the head mesh at style strength 1, in the
+head part's vertex order; zeros for ``identity``), ``report.json`` (timings per stage, warnings, pose, landmarks).
 
 Atomic (:mod:`inference.bundle_io`): everything is written into a hidden staging folder
 beside the target and renamed into place at the end; a failure removes the staging
@@ -73,8 +73,10 @@ class BundleWriter:
         if exports:
             timings["export"] = round(time.perf_counter() - t, 4)
         save_avatar(analysis.avatar, folder / "avatar.json")
-        np.save(folder / "deformation.npy",
-                np.zeros((len(load_rig().parts["head"].vertex_ids), 3), np.float32))
+        deformation = analysis.deformation
+        if deformation is None:
+            deformation = np.zeros((len(load_rig().parts["head"].vertex_ids), 3))
+        np.save(folder / "deformation.npy", np.asarray(deformation, np.float32))
         write_text_atomic(folder / "report.json", json.dumps(analysis.report, indent=1) + "\n")
         return [*written, folder / "avatar.json", folder / "deformation.npy", folder / "report.json"]
 

@@ -56,7 +56,8 @@ def cmd_generate(args) -> int:
     _check_output(out, args.force)
     t = time.perf_counter()
     backend = Backend()
-    analysis = backend.analyze(args.photo, style=args.style, progress=_progress_printer(args.quiet))
+    analysis = backend.analyze(args.photo, style=args.style, progress=_progress_printer(args.quiet),
+                               style_image=args.style_image)
     writer = BundleWriter(look=args.look, size=args.size)
     analysis.report["timings_s"]["backend_startup"] = round(backend.startup_s, 4)
     exports = [name for name, on in (("blend", args.blend), ("glb", args.glb)) if on]
@@ -72,6 +73,7 @@ def cmd_generate(args) -> int:
 def cmd_demo(args) -> int:
     args.photo = str(SAMPLE_PHOTO)
     args.style, args.look, args.blend, args.glb, args.quiet = "identity", "toon", True, True, False
+    args.style_image = None
     return cmd_generate(args)
 
 
@@ -176,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="photo -> avatar bundle")
     g.add_argument("photo", help="a face photo (JPEG, PNG, ...)")
     g.add_argument("-o", "--output", required=True, help="bundle folder to create")
-    g.add_argument("--style", default="identity", help="style preset (default identity)")
+    g.add_argument("--style", default="identity",
+                   help="style preset: identity, cartoon, chibi, caricature (default identity)")
+    g.add_argument("--style-image", default=None, metavar="PATH",
+                   help="a stylized portrait whose geometric exaggeration to apply (style 'exemplar')")
     g.add_argument("--look", choices=LOOK_CHOICES, default="toon")
     g.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
     g.add_argument("--blend", action="store_true", help="also save avatar.blend")

@@ -14,8 +14,9 @@ import bpy
 from inference.avatar import avatar_from_dict
 from inference.errors import InputError
 
-from .avatar_build import PROP, AvatarObjects, build_avatar, find_avatar, update_avatar
+from .avatar_build import PROP, AvatarObjects, build_avatar, find_avatar, refresh_style, update_avatar
 from .backend_client import BackendClient, BackendError, Job
+from .style_apply import OFFSETS_PROP, STYLE_KEY
 
 
 def avatar_name(photo: str | Path) -> str:
@@ -28,14 +29,16 @@ class GenerateTask:
     """One photo -> avatar request against a warm :class:`BackendClient`."""
 
     def __init__(self, client: BackendClient, photo: str | Path, style: str = "identity", look: str = "toon",
-                 target: str = ""):
+                 target: str = "", style_image: str | Path | None = None):
         self.client, self.photo, self.style, self.look, self.target = client, Path(photo), style, look, target
+        self.style_image = Path(style_image) if style_image else None
         self.job: Job | None = None
 
     def start(self) -> "GenerateTask":
-        if not self.photo.is_file():
-            raise InputError(f"{self.photo}: no such file")
-        self.job = self.client.analyze(self.photo, style=self.style)
+        for p in (self.photo, self.style_image):
+            if p is not None and not p.is_file():
+                raise InputError(f"{p}: no such file")
+        self.job = self.client.analyze(self.photo, style=self.style, style_image=self.style_image)
         return self
 
     def poll(self) -> str:
@@ -76,5 +79,10 @@ class GenerateTask:
             update_avatar(objs, avatar)
         else:
             objs = build_avatar(avatar, scene, name=avatar_name(self.photo), look=self.look)
+        offsets = self.job.result.get("deformation")
+        if offsets and STYLE_KEY not in objs.head.data.shape_keys.key_blocks:
+            # Blender's own Python cannot solve the deformation: use the backend's
+            objs.collection[OFFSETS_PROP] = [float(x) for x in offsets]
+            refresh_style(objs)
         objs.collection["photo2avatar_photo"] = str(self.photo)
         return objs

@@ -35,17 +35,16 @@ def _state(avatar) -> str:
 def unit_offsets(objs, avatar, rig: HeadRig, verts: np.ndarray) -> np.ndarray | None:
     """(N, 3) strength-1 offsets of every rig vertex, or None for no geometric style."""
     from inference.deform import reseat_parts
+    from inference.styles import load_style, stylize
+    if load_style(avatar.style.get("name", "identity")).is_identity:
+        return None
     try:
-        from inference.styles import load_style, stylize
-    except ImportError:           # Blender's own Python: use what the backend sent
+        st = stylize(avatar, verts)
+    except ImportError:           # Blender's own Python (no SciPy): use what the backend sent
         stored = objs.collection.get(OFFSETS_PROP)
         if stored is None:
             return None
-        head = np.asarray(stored, dtype=np.float64).reshape(-1, 3)
-        return reseat_parts(rig, verts, head)
-    if load_style(avatar.style.get("name", "identity")).is_identity:
-        return None
-    st = stylize(avatar, verts)
+        return reseat_parts(rig, verts, np.asarray(stored, dtype=np.float64).reshape(-1, 3))
     if not st.head.any():
         return None
     objs.collection[OFFSETS_PROP] = st.head.astype(np.float32).ravel().tolist()

@@ -143,8 +143,8 @@ def avatar_from_dict(data) -> Avatar:
 
     style = _mapping(data.get("style", {}), "style")
     for k in style:
-        if k not in ("name", "strength"):
-            raise AvatarError(f"style.{k}", "unknown key (expected name, strength)")
+        if k not in ("name", "strength", "exemplar"):
+            raise AvatarError(f"style.{k}", "unknown key (expected name, strength, exemplar)")
     if "name" in style:
         if style["name"] not in style_names():
             raise AvatarError("style.name", f"{style['name']!r} is not a style preset "
@@ -155,6 +155,11 @@ def avatar_from_dict(data) -> Avatar:
         if not STRENGTH_RANGE[0] <= s <= STRENGTH_RANGE[1]:
             raise AvatarError("style.strength", f"{s:g} is outside [0, 2]")
         av.style["strength"] = s
+    if "exemplar" in style:
+        av.style["exemplar"] = _exemplar(style["exemplar"])
+    if av.style.get("name") == "exemplar" and "exemplar" not in av.style:
+        raise AvatarError("style.exemplar", "style 'exemplar' needs the exemplar's data "
+                                            "(generate with --style-image)")
 
     arkit = set(ARKIT_NAMES)
     for k, v in _mapping(data.get("expression", {}), "expression").items():
@@ -167,6 +172,41 @@ def avatar_from_dict(data) -> Avatar:
 
     av.source = dict(_mapping(data.get("source", {}), "source"))
     return av
+
+
+EXEMPLAR_REGIONS = ("left_eye", "right_eye", "left_eyebrow", "right_eyebrow", "nose", "lips", "jaw")
+
+
+def _floats(value, n: int, lo: float, hi: float, where: str) -> list[float]:
+    if not (isinstance(value, list) and len(value) == n):
+        raise AvatarError(where, f"expected {n} numbers")
+    out = [_number(v, where) for v in value]
+    if not all(math.isfinite(v) and lo <= v <= hi for v in out):
+        raise AvatarError(where, f"values must lie in [{lo:g}, {hi:g}]")
+    return out
+
+
+def _exemplar(value) -> dict:
+    """Validate ``style.exemplar``: the warps (per face region) that summarise a stylized
+    portrait's geometric style, with the image's name and hash."""
+    ex = _mapping(value, "style.exemplar")
+    for k in ex:
+        if k not in ("image", "sha256", "ops"):
+            raise AvatarError(f"style.exemplar.{k}", "unknown key (expected image, sha256, ops)")
+    ops = ex.get("ops")
+    if not isinstance(ops, list) or not ops:
+        raise AvatarError("style.exemplar.ops", "expected a list of region warps")
+    clean = []
+    for i, op in enumerate(ops):
+        where = f"style.exemplar.ops[{i}]"
+        op = _mapping(op, where)
+        if op.get("region") not in EXEMPLAR_REGIONS:
+            raise AvatarError(f"{where}.region", f"expected one of {', '.join(EXEMPLAR_REGIONS)}")
+        clean.append({"region": op["region"],
+                      "scale": _floats(op.get("scale"), 3, 0.5, 2.0, f"{where}.scale"),
+                      "translate": _floats(op.get("translate"), 3, -0.03, 0.03, f"{where}.translate"),
+                      "radius": _floats(op.get("radius"), 2, 0.0, 0.2, f"{where}.radius")})
+    return {"image": str(ex.get("image", "")), "sha256": str(ex.get("sha256", "")), "ops": clean}
 
 
 def load_avatar(path: str | os.PathLike) -> Avatar:

@@ -25,9 +25,11 @@ VERSION = "0.1.0"
 
 @dataclass
 class Analysis:
-    """The avatar and everything a report needs to explain it."""
+    """The avatar, its unit style deformation (head vertex offsets; None for none) and
+    everything a report needs to explain it."""
     avatar: Avatar
     report: dict = field(default_factory=dict)
+    deformation: np.ndarray | None = None
 
 
 class Backend:
@@ -43,7 +45,22 @@ class Backend:
         load_library()
         self.startup_s = time.perf_counter() - t
 
-    def analyze(self, photo, style: str = "identity", progress=None) -> Analysis:
+    def exemplar(self, style_image) -> dict:
+        """A stylized portrait (path) -> ``style.exemplar`` data: its geometric style residual.
+
+        Raises InputError for an unreadable file and StyleError when no face is found."""
+        from inference.errors import FaceError
+        from inference.photo_io import load_photo
+        from inference.styles import StyleError, exemplar_ops, exemplar_style
+        img = load_photo(style_image)
+        try:
+            obs = self.perceiver.observe(img.rgb)
+        except FaceError as e:
+            raise StyleError(f"{img.path.name}: the style image shows no face MediaPipe can read "
+                             f"({e}); use a portrait with a visible face") from None
+        return {"image": img.path.name, "sha256": img.sha256, "ops": exemplar_ops(exemplar_style(obs.landmarks))}
+
+    def analyze(self, photo, style: str = "identity", progress=None, style_image=None) -> Analysis:
         """Photo file (path or decoded :class:`~inference.photo_io.Photo`) -> :class:`Analysis`.
 
         Raises InputError / FaceError for bad photos.
@@ -55,8 +72,12 @@ class Backend:
         from inference.fit import fit_landmarks
         from inference.photo_io import Photo, load_photo
 
+        if style_image is not None:
+            style = "exemplar"
         if style not in style_names():
             raise InputError(f"unknown style {style!r} (available: {', '.join(style_names())})")
+        if style == "exemplar" and style_image is None:
+            raise InputError("the exemplar style needs a style image (--style-image)")
         report = {"timings_s": {}, "warnings": []}
         step = _Stopwatch(report["timings_s"], progress)
 
@@ -93,6 +114,13 @@ class Backend:
         av.assets.update(choice.assets)
         av.assets["eyebrows"] = brows
         av.style = {"name": style, "strength": 1.0}
+        if style_image is not None:
+            with step("style_image", 0.92):
+                av.style["exemplar"] = self.exemplar(style_image)
+        with step("style", 0.95):
+            from inference.styles import stylize
+            st = stylize(av)
+            deformation = st.head if st.head.any() else None
         av.expression = {}                     # expression normalization: neutral avatar
         av.source = {"photo_sha256": photo.sha256, "version": VERSION, "photo": photo.path.name}
         report.update({
@@ -106,9 +134,11 @@ class Backend:
             "faces_found": obs.n_faces,
             "landmarks_px": np.round(obs.landmarks, 2).tolist(),
         })
+        if deformation is not None:
+            report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report)
+        return Analysis(av, report, deformation)
 
     def close(self) -> None:
         self.perceiver.close()

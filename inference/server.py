@@ -6,9 +6,11 @@ Every line in and out is one JSON object. The server announces itself, then answ
 requests, one job at a time, in order::
 
     <- {"event": "ready", "protocol": 1, "version": "0.1.0", "styles": [...], "pid": 123}
-    -> {"id": "7", "op": "analyze", "photo": "/path/face.jpg", "style": "identity"}
+    -> {"id": "7", "op": "analyze", "photo": "/path/face.jpg", "style": "identity",
+        "style_image": "/path/painting.jpg"}                 # optional: exemplar style
     <- {"id": "7", "event": "progress", "fraction": 0.2, "message": "perceive"}
-    <- {"id": "7", "event": "result", "avatar": {...avatar.json...}, "report": {...}}
+    <- {"id": "7", "event": "result", "avatar": {...avatar.json...}, "report": {...},
+        "deformation": [...]}       # head offsets at style strength 1, when the style moves any
     <- {"id": "7", "event": "error", "message": "face.jpg: no face found ...", "code": 7}
     -> {"id": "8", "op": "cancel", "target": "7"}     # the job ends with "cancelled"
     -> {"id": "9", "op": "ping"}                      # <- {"id": "9", "event": "pong"}
@@ -26,6 +28,8 @@ import os
 import queue
 import sys
 import threading
+
+import numpy as np
 
 PROTOCOL = 1
 
@@ -114,8 +118,12 @@ def serve() -> int:
                 photo = msg.get("photo")
                 if not isinstance(photo, str) or not photo:
                     raise _usage("analyze needs 'photo': the path of a photo file")
-                a = backend.analyze(photo, style=str(msg.get("style", "identity")), progress=progress)
-                channel.send(id=rid, event="result", avatar=a.avatar.to_dict(), report=a.report)
+                a = backend.analyze(photo, style=str(msg.get("style", "identity")), progress=progress,
+                                    style_image=msg.get("style_image") or None)
+                extra = {}
+                if a.deformation is not None:      # head offsets at strength 1 (Blender has no SciPy)
+                    extra["deformation"] = np.round(a.deformation, 6).ravel().tolist()
+                channel.send(id=rid, event="result", avatar=a.avatar.to_dict(), report=a.report, **extra)
             except Cancelled:
                 channel.send(id=rid, event="cancelled")
             except UserError as e:

@@ -12,11 +12,12 @@ solve carries the rest of the head along (seed 002, Sec 4):
   the mean face, so the person's own features grow.
 * exemplars (``--style-image``): content = the normal face, style = the exaggeration
   beyond it (Sec 4.1), in a PCA space of landmark shapes (``training/style_space.py``).
-  The exemplar's landmarks are aligned onto the rig's frontal plane, their normal-face
-  part (PCA coefficients clipped to +-3 sd) is removed, and the remaining style is added
-  to the person's landmarks; depth follows Sec 4.2 (vertex depth scaled by the ratio of
-  the bounding-box diagonals). The style residual is stored in avatar.json, so the
-  offsets are a pure function of the avatar vector.
+  The exemplar's landmarks are frontalized with a fit of the rig (pose and expression
+  removed), their normal-face part (PCA coefficients clipped to +-3 sd) is taken off,
+  and the remaining style is summarised per face region as warps of the preset format
+  (:func:`exemplar_ops`), which are applied to the person's own landmarks; depth follows
+  Sec 4.2 (scaled by the ratio of the bounding-box diagonals). The warps are stored in
+  avatar.json, so the offsets are a pure function of the avatar vector.
 
 Offsets are linear in the handle targets, so ``strength`` scales them exactly: the
 functions here return the unit (strength 1) deformation.
@@ -129,15 +130,92 @@ def reference_shape() -> np.ndarray:
     return frontal(load_correspondence().points(load_rig().verts))
 
 
+def frontal_landmarks(landmarks_px: np.ndarray) -> np.ndarray:
+    """MediaPipe landmarks of a portrait (pixels, any head pose) -> its neutral frontal
+    landmark shape (478, 2) in rig metres, aligned to :func:`reference_shape`.
+
+    The rig is fitted to the points (pose, identity, expression; :mod:`inference.fit`);
+    the points are rotated back to the front with the fitted pose and the fitted
+    expression's displacement is taken off, so neither a turned head nor a smile reads
+    as style. Degenerate, non-finite or mirrored landmarks raise :class:`StyleError`."""
+    from inference.fit import M_RIG_TO_CAM, fit_landmarks, landmark_model
+    from rigs.arkit import ARKIT_NAMES
+    p = np.asarray(landmarks_px, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] != 478 or p.shape[1] < 2:
+        raise StyleError("expected MediaPipe's 478 landmarks for the style image")
+    ref = reference_shape()
+    align2d(np.c_[p[:, 0], -p[:, 1]], ref)           # checks: finite, not collinear, not mirrored
+    pts = p if p.shape[1] == 3 else np.c_[p, np.zeros(len(p))]
+    fit = fit_landmarks(pts)
+    model = landmark_model()
+    c = np.zeros(len(model.names))
+    for i in range(model.n_shape, len(model.names)):
+        stem = model.names[i][5:]
+        member = next(n for n in ARKIT_NAMES if n == stem or n in (f"{stem}Left", f"{stem}Right"))
+        c[i] = fit.expression.get(member, 0.0)
+    expression = np.tensordot(c, model.basis, axes=1)            # (478, 3) rig metres
+    cam = ((pts - fit.translation) @ fit.rotation) / fit.scale   # undo the fitted similarity
+    rig = cam @ M_RIG_TO_CAM - expression
+    return align2d(frontal(rig), ref)
+
+
 def exemplar_style(landmarks_px: np.ndarray) -> np.ndarray:
     """MediaPipe landmarks of a stylized portrait (pixels) -> its style residual (478, 2),
-    rig metres in the frontal plane."""
-    p = np.asarray(landmarks_px, dtype=np.float64)
-    if p.ndim != 2 or p.shape[0] != 478:
-        raise StyleError("expected MediaPipe's 478 landmarks for the style image")
-    shape = align2d(np.c_[p[:, 0], -p[:, 1]], reference_shape())
+    rig metres in the frontal plane (what no normal face explains, less what MediaPipe
+    reads on plain photos)."""
     space = load_style_space()
-    return space.style(shape) - space.photo_offset
+    return space.style(frontal_landmarks(landmarks_px)) - space.photo_offset
+
+
+# region -> (landmark set, radii of the warp): the style code of an exemplar
+EXEMPLAR_REGIONS = {
+    "left_eye": ("left_eye", (0.014, 0.032)), "right_eye": ("right_eye", (0.014, 0.032)),
+    "left_eyebrow": ("left_eyebrow", (0.012, 0.03)), "right_eyebrow": ("right_eyebrow", (0.012, 0.03)),
+    "nose": ("nose", (0.02, 0.04)), "lips": ("lips", (0.018, 0.035)), "jaw": ("jaw", (0.05, 0.09)),
+}
+MIRROR = {"left_eye": "right_eye", "left_eyebrow": "right_eyebrow"}
+SCALE_RANGE = (0.6, 1.8)
+SHIFT_MAX = 0.012
+
+
+def _region_indices() -> dict[str, np.ndarray]:
+    from inference.landmarks import landmark_sets
+    sets = landmark_sets()
+    ref = reference_shape()
+    oval = sets["face_oval"]
+    sets["jaw"] = oval[ref[oval, 1] < ref[sets["lips"], 1].mean()]
+    return sets
+
+
+def exemplar_ops(style: np.ndarray) -> list[dict]:
+    """An exemplar's style residual -> warps in the preset format, one per face region:
+    per-axis scale about the region's centre and a shift, fitted by least squares to how
+    the residual moves the region's landmarks, mirrored pairs averaged (a stylization is
+    symmetric; a portrait's leftover perspective is not style)."""
+    ref = reference_shape()
+    sets = _region_indices()
+    fitted = {}
+    for region, (group, _) in EXEMPLAR_REGIONS.items():
+        p = ref[sets[group]]
+        q = p + style[sets[group]]
+        c = p.mean(0)
+        scale = [float(np.dot(q[:, k] - q[:, k].mean(), p[:, k] - c[k]) /
+                       max(np.dot(p[:, k] - c[k], p[:, k] - c[k]), 1e-12)) for k in (0, 1)]
+        fitted[region] = (np.clip(scale, *SCALE_RANGE), np.clip(q.mean(0) - c, -SHIFT_MAX, SHIFT_MAX))
+    for left, right in MIRROR.items():
+        (sl, tl), (sr, tr) = fitted[left], fitted[right]
+        sc = (sl + sr) / 2
+        tx, tz = (tl[0] - tr[0]) / 2, (tl[1] + tr[1]) / 2
+        fitted[left], fitted[right] = (sc, np.array([tx, tz])), (sc, np.array([-tx, tz]))
+    for region in ("nose", "lips", "jaw"):       # on the midline: no sideways shift
+        fitted[region][1][0] = 0.0
+    ops = []
+    for region, (sc, t) in fitted.items():
+        depth = 1.0 + (float(np.sqrt(sc[0] * sc[1])) - 1.0) * 0.5
+        ops.append({"region": region, "scale": [round(float(sc[0]), 4), round(depth, 4), round(float(sc[1]), 4)],
+                    "translate": [round(float(t[0]), 5), 0.0, round(float(t[1]), 5)],
+                    "radius": list(EXEMPLAR_REGIONS[region][1])})
+    return ops
 
 
 # -- handle targets --
@@ -190,35 +268,32 @@ def handle_targets(avatar, verts: np.ndarray, deformer) -> np.ndarray:
     if g.get("exaggerate"):
         mean = load_rig().deformed({})
         d += float(g["exaggerate"]) * (p - mean[h.vertex])
-    if g.get("ops"):
+    ops = list(g.get("ops", []))
+    if style.name == EXEMPLAR:
+        ex = avatar.style.get("exemplar") or {}
+        if not ex.get("ops"):
+            raise UserError("style 'exemplar' needs style.exemplar.ops (make it with --style-image)")
+        ops += ex["ops"]
+    if ops:
         centres = region_centres(verts, deformer)
-        for op in g["ops"]:
+        for op in ops:
             d += _op_offsets(op, p, centres)
     if style.name == EXEMPLAR:
-        d += _exemplar_offsets(avatar, verts, deformer)
+        _depth_by_diagonal(d, p, h.kind == 0)
     follow = deformer.follow_cranium(verts, np.where((h.kind == 0)[:, None], d, 0.0))
     d[h.kind == 1] += follow[h.kind == 1]
     d[h.kind == 2] = 0.0
     return d
 
 
-def _exemplar_offsets(avatar, verts: np.ndarray, deformer) -> np.ndarray:
-    data = avatar.style.get("exemplar") or {}
-    s = np.asarray(data.get("style", []), dtype=np.float64)
-    if s.shape != (478, 2):
-        raise UserError("style 'exemplar' needs style.exemplar.style: 478 [x, z] offsets (make it with --style-image)")
-    lx3 = load_correspondence().points(verts)
-    lx2 = frontal(lx3)
-    lz2 = lx2 + s
+def _depth_by_diagonal(d: np.ndarray, p: np.ndarray, lm: np.ndarray) -> None:
+    """Seed 002 Sec 4.2: landmark depth scaled by the ratio of the bounding-box diagonals
+    of the translated and the original frontal landmarks (in place, landmark rows)."""
     diag = lambda q: float(np.linalg.norm(q.max(0) - q.min(0)))   # noqa: E731
-    ratio = diag(lz2) / max(diag(lx2), 1e-9)
-    y0 = lx3[:, 1].mean()
-    lz3 = np.c_[lz2[:, 0], y0 + (lx3[:, 1] - y0) * ratio, lz2[:, 1]]
-    h = deformer.handles
-    d = np.zeros((len(h.vertex), 3))
-    lm = h.kind == 0
-    d[lm] = (lz3 - lx3)[h.landmark[lm]]
-    return d
+    before, after = frontal(p[lm]), frontal(p[lm] + d[lm])
+    ratio = diag(after) / max(diag(before), 1e-9)
+    y0 = p[lm, 1].mean()
+    d[lm, 1] += (p[lm, 1] - y0) * (ratio - 1.0)
 
 
 @dataclass

@@ -7,8 +7,9 @@ linear in the identity sliders, so random slider settings (each ~N(0, 0.4), clip
 its range) give frontal landmark shapes of plausible people. PCA of those (aligned by a
 similarity on stable points) gives the mean, the components that keep 99.5% of the
 variance and their standard deviations. MediaPipe reads real faces with a systematic
-offset from the rig's own points; its mean over the sample photos (the "style" a plain
-photo would otherwise carry) is stored too and subtracted from every exemplar.
+offset from the rig's own points; its median over the sample photos, frontalized like
+exemplars (:func:`inference.styles.frontal_landmarks`), is the "style" a plain photo
+would otherwise carry: it is stored too and subtracted from every exemplar.
 
 Run: ``python -m training.style_space`` (deterministic; ~15 s, MediaPipe on the photos).
 """
@@ -65,13 +66,13 @@ def main(argv=None) -> None:
     # the systematic offset of MediaPipe on real photos from the rig's normal faces
     from inference.perception import Perceiver
     from inference.photo_io import load_photo
-    from inference.styles import StyleSpace
+    from inference.styles import StyleSpace, frontal_landmarks
     space = StyleSpace(mean.reshape(-1, 2), vt[:k], np.sqrt(var[:k]), np.zeros((len(ref), 2)))
     perceiver = Perceiver()
     residuals = []
     for p in sorted(PHOTOS.glob("*.jpg")):
         pts = perceiver.observe(load_photo(p).rgb).landmarks
-        residuals.append(space.style(align2d(image_to_frontal(pts), ref)))
+        residuals.append(space.style(frontal_landmarks(pts)))
     perceiver.close()
     offset = np.median(np.array(residuals), axis=0)
     write_npz({"mean": mean.reshape(-1, 2), "components": vt[:k], "sigma": np.sqrt(var[:k]),
@@ -79,12 +80,6 @@ def main(argv=None) -> None:
     print(f"{args.output}: {k} components keep {KEEP_VARIANCE:.1%} of {N_SAMPLES} rig faces; "
           f"photo offset median {np.median(np.linalg.norm(offset, axis=1)) * 1000:.2f} mm "
           f"from {len(residuals)} photos")
-
-
-def image_to_frontal(points: np.ndarray) -> np.ndarray:
-    """MediaPipe pixels (x right, y down) -> the rig's frontal plane axes (x, z up)."""
-    p = np.asarray(points, dtype=np.float64)[:, :2]
-    return np.c_[p[:, 0], -p[:, 1]]
 
 
 if __name__ == "__main__":
