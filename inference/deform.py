@@ -154,21 +154,28 @@ def head_deformer() -> HeadDeformer:
     return HeadDeformer()
 
 
-def reseat_parts(rig: HeadRig, verts: np.ndarray, head_offsets: np.ndarray, k: int = 60) -> np.ndarray:
+def reseat_parts(rig: HeadRig, verts: np.ndarray, head_offsets: np.ndarray, reach: float = 0.015) -> np.ndarray:
     """Offsets for every rig vertex: the head's own, and for each other part (eyes, teeth,
-    tongue) the scale + translation that carries its ``k`` nearest head vertices along."""
+    tongue) the scale + translation that carries the head around it along, fitted with
+    Gaussian weights (``reach`` metres) on the head vertices' distance to the part, so
+    symmetric heads give symmetric results (numpy only: Blender's Python runs this too)."""
     out = np.zeros_like(verts)
     head_ids = rig.parts["head"].vertex_ids
     out[head_ids] = head_offsets
-    for name, part in rig.parts.items():          # numpy only: Blender's Python runs this too
+    src_all = verts[head_ids]
+    for name, part in rig.parts.items():
         if name == "head":
             continue
         ids = part.vertex_ids
         c = verts[ids].mean(0)
-        nn = np.argpartition(np.linalg.norm(verts[head_ids] - c, axis=1), k)[:k]
-        src = verts[head_ids[nn]]
-        dst = src + head_offsets[nn]
-        ms, md = src.mean(0), dst.mean(0)
-        s = np.sqrt(((dst - md) ** 2).sum() / max(((src - ms) ** 2).sum(), 1e-12))
+        extent = np.linalg.norm(verts[ids] - c, axis=1).max()
+        dist = np.maximum(np.linalg.norm(src_all - c, axis=1) - extent, 0.0)
+        w = np.exp(-(dist / reach) ** 2)
+        w /= w.sum()
+        dst_all = src_all + head_offsets
+        ms, md = w @ src_all, w @ dst_all
+        var_s = w @ ((src_all - ms) ** 2).sum(1)
+        var_d = w @ ((dst_all - md) ** 2).sum(1)
+        s = np.sqrt(var_d / max(var_s, 1e-12))
         out[ids] = (s * (verts[ids] - ms) + md) - verts[ids]
     return out

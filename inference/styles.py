@@ -239,6 +239,14 @@ def region_centres(verts: np.ndarray, deformer) -> dict[str, np.ndarray]:
     head = verts[deformer.head_ids]
     c["head"] = head.mean(0)
     c["cranium"] = verts[deformer.handles.vertex[deformer.handles.kind == 1]].mean(0)
+    # the rig is symmetric about x = 0 but MediaPipe's points on it are not quite: mirror-
+    # average paired centres and put the others on the midline, so symmetric styles stay so
+    flip = np.array([-1.0, 1.0, 1.0])
+    for left, right in (("left_eye", "right_eye"), ("left_eyebrow", "right_eyebrow")):
+        m = (c[left] + c[right] * flip) / 2
+        c[left], c[right] = m, m * flip
+    for k in ("nose", "lips", "chin", "jaw", "face_oval", "eyes", "head", "cranium"):
+        c[k] = c[k] * np.array([0.0, 1.0, 1.0])
     return c
 
 
