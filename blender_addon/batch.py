@@ -59,7 +59,8 @@ class PhotoJob:
             s = BatchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
             photo = decode_photo(data, rel)
             decoded = time.perf_counter() - t
-            analysis = self.backend.analyze(photo, style=s.style)
+            analysis = self.backend.analyze(photo, style=s.style,
+                                            exemplar=json.loads(s.exemplar) if s.exemplar else None)
             analysis.report["timings_s"]["load"] = round(decoded, 4)
             with tempfile.TemporaryDirectory(prefix="photo2avatar-job-") as tmp:
                 self._writer(s).write_into(analysis, tmp, views=s.views, exports=s.exports)

@@ -127,8 +127,14 @@ def cmd_batch(args) -> int:
     from inference.batch_plan import BatchSettings
     from .batch import run_batch
 
-    settings = BatchSettings(style=args.style, look=args.look, size=args.size, views=args.render,
-                             exports=args.export)
+    exemplar = ""
+    if args.style_image:           # once for the whole batch: every job gets the same warps
+        from inference.pipeline import Backend
+        backend = Backend()
+        exemplar = json.dumps(backend.exemplar(args.style_image), sort_keys=True)
+        backend.close()
+    settings = BatchSettings(style="exemplar" if exemplar else args.style, look=args.look, size=args.size,
+                             views=args.render, exports=args.export, exemplar=exemplar)
     summary = run_batch(args.photos, args.output, settings, workers=args.workers, ray_address=args.ray,
                         retry_failed=args.retry_failed, quiet=args.quiet)
     if not args.quiet:
@@ -220,7 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="a folder of photos -> bundles, renders, exports, index.html")
     b.add_argument("photos", help="folder of photos (searched recursively)")
     b.add_argument("-o", "--output", required=True, help="output folder (reruns resume in it)")
-    b.add_argument("--style", default="identity", help="style preset (default identity)")
+    b.add_argument("--style", default="identity",
+                   help="style preset: identity, cartoon, chibi, caricature (default identity)")
+    b.add_argument("--style-image", default=None, metavar="PATH",
+                   help="a stylized portrait whose geometric exaggeration to apply to every avatar")
     b.add_argument("--look", choices=LOOK_CHOICES, default="toon")
     b.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
     b.add_argument("--render", type=_csv_choices(VIEW_CHOICES, "render view"), default=("front",),

@@ -33,6 +33,7 @@ class BatchSettings:
     size: int = 512
     views: tuple[str, ...] = ("front",)
     exports: tuple[str, ...] = ()
+    exemplar: str = ""          # JSON of style.exemplar (from --style-image, computed once)
 
     def __post_init__(self):
         from inference.errors import UserError

@@ -156,7 +156,8 @@ def head_deformer() -> HeadDeformer:
 
 def reseat_parts(rig: HeadRig, verts: np.ndarray, head_offsets: np.ndarray, reach: float = 0.015) -> np.ndarray:
     """Offsets for every rig vertex: the head's own, and for each other part (eyes, teeth,
-    tongue) the scale + translation that carries the head around it along, fitted with
+    tongue) the scale (uniform for eyeballs, per axis otherwise) + translation that
+    carries the head around it along, fitted with
     Gaussian weights (``reach`` metres) on the head vertices' distance to the part, so
     symmetric heads give symmetric results (numpy only: Blender's Python runs this too)."""
     out = np.zeros_like(verts)
@@ -174,8 +175,10 @@ def reseat_parts(rig: HeadRig, verts: np.ndarray, head_offsets: np.ndarray, reac
         w /= w.sum()
         dst_all = src_all + head_offsets
         ms, md = w @ src_all, w @ dst_all
-        var_s = w @ ((src_all - ms) ** 2).sum(1)
-        var_d = w @ ((dst_all - md) ** 2).sum(1)
-        s = np.sqrt(var_d / max(var_s, 1e-12))
+        var_s = w @ (src_all - ms) ** 2
+        var_d = w @ (dst_all - md) ** 2
+        s = np.sqrt(var_d / np.maximum(var_s, 1e-12))          # per axis: teeth follow a narrower mouth
+        if name.startswith("eye"):
+            s = np.full(3, np.sqrt(var_d.sum() / max(var_s.sum(), 1e-12)))   # eyeballs stay round
         out[ids] = (s * (verts[ids] - ms) + md) - verts[ids]
     return out

@@ -60,23 +60,25 @@ class Backend:
                              f"({e}); use a portrait with a visible face") from None
         return {"image": img.path.name, "sha256": img.sha256, "ops": exemplar_ops(exemplar_style(obs.landmarks))}
 
-    def analyze(self, photo, style: str = "identity", progress=None, style_image=None) -> Analysis:
+    def analyze(self, photo, style: str = "identity", progress=None, style_image=None,
+                exemplar: dict | None = None) -> Analysis:
         """Photo file (path or decoded :class:`~inference.photo_io.Photo`) -> :class:`Analysis`.
 
         Raises InputError / FaceError for bad photos.
 
-        ``progress(fraction, message)`` is called between stages when given.
+        ``progress(fraction, message)`` is called between stages when given. A
+        ``style_image`` (or its precomputed ``exemplar`` data) selects the exemplar style.
         """
         from inference.asset_search import choose_eyebrows, search_assets
         from inference.colors import measure_colors, srgb_to_lab
         from inference.fit import fit_landmarks
         from inference.photo_io import Photo, load_photo
 
-        if style_image is not None:
+        if style_image is not None or exemplar is not None:
             style = "exemplar"
         if style not in style_names():
             raise InputError(f"unknown style {style!r} (available: {', '.join(style_names())})")
-        if style == "exemplar" and style_image is None:
+        if style == "exemplar" and style_image is None and exemplar is None:
             raise InputError("the exemplar style needs a style image (--style-image)")
         report = {"timings_s": {}, "warnings": []}
         step = _Stopwatch(report["timings_s"], progress)
@@ -114,7 +116,9 @@ class Backend:
         av.assets.update(choice.assets)
         av.assets["eyebrows"] = brows
         av.style = {"name": style, "strength": 1.0}
-        if style_image is not None:
+        if exemplar is not None:                 # computed once for a whole batch
+            av.style["exemplar"] = exemplar
+        elif style_image is not None:
             with step("style_image", 0.92):
                 av.style["exemplar"] = self.exemplar(style_image)
         with step("style", 0.95):

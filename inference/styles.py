@@ -169,9 +169,9 @@ def exemplar_style(landmarks_px: np.ndarray) -> np.ndarray:
 
 # region -> (landmark set, radii of the warp): the style code of an exemplar
 EXEMPLAR_REGIONS = {
-    "left_eye": ("left_eye", (0.014, 0.032)), "right_eye": ("right_eye", (0.014, 0.032)),
-    "left_eyebrow": ("left_eyebrow", (0.012, 0.03)), "right_eyebrow": ("right_eyebrow", (0.012, 0.03)),
-    "nose": ("nose", (0.02, 0.04)), "lips": ("lips", (0.018, 0.035)), "jaw": ("jaw", (0.05, 0.09)),
+    "left_eye": ("left_eye", (0.014, 0.045)), "right_eye": ("right_eye", (0.014, 0.045)),
+    "left_eyebrow": ("left_eyebrow", (0.012, 0.04)), "right_eyebrow": ("right_eyebrow", (0.012, 0.04)),
+    "nose": ("nose", (0.018, 0.05)), "lips": ("lips", (0.018, 0.05)), "jaw": ("jaw", (0.05, 0.1)),
 }
 MIRROR = {"left_eye": "right_eye", "left_eyebrow": "right_eyebrow"}
 SCALE_RANGE = (0.6, 1.8)
@@ -254,11 +254,18 @@ def _op_offsets(op: dict, p: np.ndarray, centres: dict) -> np.ndarray:
     region = op["region"]
     if region not in centres:
         raise UserError(f"style op names unknown region {region!r} (known: {', '.join(sorted(centres))})")
-    w = _smooth_weight(np.linalg.norm(p - centres[region], axis=1), op.get("radius", (0.02, 0.05)))
+    radius = op.get("radius", (0.02, 0.05))
+    r = np.linalg.norm(p - centres[region], axis=1)
+    w = _smooth_weight(r, radius)
     d = np.zeros_like(p)
     if "scale" in op:
         about = centres[op.get("about", region)]
-        d += (np.asarray(op["scale"], dtype=np.float64) - 1.0) * (p - about)
+        # full scaling inside radius[0]; beyond it the displacement keeps the size it had
+        # there and fades out, so the warp never folds the surface (a plain w(r) * scale
+        # field compresses the ring where w falls and folds it at high strength)
+        ra = np.linalg.norm(p - about, axis=1)
+        clamp = np.minimum(1.0, float(radius[0]) / np.maximum(ra, 1e-9))
+        d += (np.asarray(op["scale"], dtype=np.float64) - 1.0) * (p - about) * clamp[:, None]
     if "translate" in op:
         d += np.asarray(op["translate"], dtype=np.float64)
     return w[:, None] * d
