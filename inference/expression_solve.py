@@ -60,18 +60,24 @@ class ExpressionSolver:
         self._sw = sw
         a = (self.basis[:, self.keep] * sw).reshape(len(self.channels), -1).T
         self._a = np.vstack([a, np.eye(len(self.channels)) * PRIOR * np.sqrt(self.keep.sum())])
+        # the design matrix never changes: solve the bounded problem on its (C x C) Cholesky
+        # factor instead of the (3n x C) matrix, |A c - b|^2 = |R c - R^-T A^T b|^2 + const
+        self._r = np.linalg.cholesky(self._a.T @ self._a).T
         self._prev = np.zeros(len(self.channels))
 
     def solve(self, points: np.ndarray, iterations: int = 2) -> FrameSolve:
         """Weights and head pose from one frame's (478, 3) MediaPipe points (pixels)."""
+        from scipy.linalg import solve_triangular
         from scipy.optimize import lsq_linear
         c = self._prev
+        na = len(self._a) - len(self.channels)      # the prior rows have b = 0
         for _ in range(iterations):
             x = self.x0 + np.tensordot(c, self.basis, axes=1)
             s, r, t = umeyama(x[self.keep], points[self.keep], self.w[self.keep])
             target = ((points - t) @ r) / s
-            b = np.r_[((target[self.keep] - self.x0[self.keep]) * self._sw).ravel(), np.zeros(len(self.channels))]
-            c = lsq_linear(self._a, b, bounds=(0.0, 1.0), method="bvls").x
+            b = ((target[self.keep] - self.x0[self.keep]) * self._sw).ravel()
+            rhs = solve_triangular(self._r, self._a[:na].T @ b, trans="T")
+            c = lsq_linear(self._r, rhs, bounds=(0.0, 1.0), method="bvls").x
         self._prev = c
         x = self.x0 + np.tensordot(c, self.basis, axes=1)
         pred = s * x @ r.T + t
