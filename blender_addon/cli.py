@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from inference.errors import OutputExists, UserError
+from inference.errors import InputError, OutputExists, UserError
 
 LOOK_CHOICES = ("toon", "pbr")
 VIEW_CHOICES = ("front", "three-quarter", "turntable")
@@ -148,10 +148,38 @@ def cmd_batch(args) -> int:
     return summary.exit_code
 
 
-def cmd_retarget(args) -> int:
-    from inference.avatar import load_avatar
+def read_track(source: Path, shape: dict, source_object: str | None = None, mapping: str | None = None):
+    """An expression track from a Live Link Face CSV, a video, a frame folder or an object's
+    shape keys in a .blend (the .blend is opened: call before building the avatar)."""
     from inference.expression_solve import VIDEO_SUFFIXES, track_from_frames
     from inference.expression_track import read_live_link_csv
+    from inference.name_mapping import load_table
+    table = None
+    if mapping:
+        try:
+            table = load_table(mapping)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{mapping}: {e}") from None
+    if source.suffix.lower() == ".blend":
+        import bpy
+        from .retarget import track_from_shape_keys
+        if not source_object:
+            raise UserError("a .blend source needs --source-object NAME (the object whose shape keys move)")
+        if not source.is_file():
+            raise InputError(f"{source}: no such file")
+        bpy.ops.wm.open_mainfile(filepath=str(source), load_ui=False)
+        obj = bpy.data.objects.get(source_object)
+        if obj is None:
+            raise InputError(f"{source}: no object named {source_object!r}")
+        return track_from_shape_keys(obj, table)
+    if source.is_dir() or source.suffix.lower() in VIDEO_SUFFIXES:
+        return track_from_frames(source, shape)
+    return read_live_link_csv(source)
+
+
+def cmd_retarget(args) -> int:
+    from inference.avatar import load_avatar
+    from inference.expression_track import load_gains
     from .avatar_build import build_avatar
     from .export import save_blend
     from .retarget import apply_track
@@ -160,14 +188,11 @@ def cmd_retarget(args) -> int:
     _check_output(out, args.force)
     src = Path(args.avatar)
     avatar = load_avatar(src / "avatar.json" if src.is_dir() else src)
-    source = Path(args.source)
-    if source.is_dir() or source.suffix.lower() in VIDEO_SUFFIXES:
-        track = track_from_frames(source, avatar.shape)
-    else:
-        track = read_live_link_csv(source)
+    gain, offset = load_gains(args.gains) if args.gains else ({}, {})
+    track = read_track(Path(args.source), avatar.shape, args.source_object, args.mapping)
     if args.neutral_frame is not None and not 0 <= args.neutral_frame < track.n_frames:
         raise UserError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
-    track = track.calibrated(args.neutral_frame).filtered(args.smoothing)
+    track = track.calibrated(args.neutral_frame, gain, offset).filtered(args.smoothing)
     scene = _fresh_scene()
     scene.render.fps = args.fps
     objs = build_avatar(avatar)
@@ -213,8 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing file")
     r.set_defaults(func=cmd_render)
 
-    t = sub.add_parser("retarget", help="Live Link Face CSV, video or image folder -> animated .blend")
-    t.add_argument("source", help="Live Link Face CSV, a video file, or a folder of frames")
+    t = sub.add_parser("retarget", help="Live Link Face CSV, video, image folder or another rig -> animated .blend")
+    t.add_argument("source", help="Live Link Face CSV, a video file, a folder of frames, or a .blend")
+    t.add_argument("--source-object", help="with a .blend source: the object whose shape keys to follow")
+    t.add_argument("--mapping", help="JSON table of source channel name -> ARKit name")
+    t.add_argument("--gains", help="JSON of per-channel gain (and offset): {\"jawOpen\": 1.3}")
     t.add_argument("--avatar", required=True, help="a bundle folder or an avatar.json")
     t.add_argument("-o", "--output", required=True, help=".blend to write")
     t.add_argument("--fps", type=int, default=30, help="scene frame rate (default 30)")

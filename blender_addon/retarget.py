@@ -1,5 +1,9 @@
-"""Turn an :class:`~inference.expression_track.ExpressionTrack` into Blender actions on an
-avatar: ARKit shape-key values on every mesh that has them (head, teeth, tongue, brows,
+"""Expressions from other rigs in the scene, and onto the avatar.
+
+:func:`track_from_shape_keys` samples another object's shape keys (whatever animates them:
+an action, drivers, the NLA) frame by frame and maps their names onto ARKit's
+(:mod:`inference.name_mapping`). :func:`apply_track` turns an
+:class:`~inference.expression_track.ExpressionTrack` into Blender actions on an avatar: ARKit shape-key values on every mesh that has them (head, teeth, tongue, brows,
 beard) and head/eye rotations on the armature, one keyframe per frame at the scene rate.
 
 Keyframes are written in bulk (``keyframe_points.foreach_set``) into Blender 4.4+ layered
@@ -11,7 +15,9 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from inference.errors import InputError
 from inference.expression_track import ExpressionTrack
+from inference.name_mapping import map_names
 
 from .avatar_build import AvatarObjects
 
@@ -19,6 +25,40 @@ from .avatar_build import AvatarObjects
 BONE_CHANNELS = {"HeadYaw": ("head", 1), "HeadPitch": ("head", 0), "HeadRoll": ("head", 2),
                  "LeftEyeYaw": ("eye.L", 2), "LeftEyePitch": ("eye.L", 0),
                  "RightEyeYaw": ("eye.R", 2), "RightEyePitch": ("eye.R", 0)}
+
+
+def track_from_shape_keys(obj: bpy.types.Object, table: dict[str, str] | None = None,
+                          frame_start: int | None = None, frame_end: int | None = None) -> ExpressionTrack:
+    """Sample ``obj``'s shape keys over a frame range (default: its action's range, else the
+    scene's) into a track of the ARKit channels their names map to."""
+    keys = obj.data.shape_keys if obj.type == "MESH" else None
+    if keys is None:
+        raise InputError(f"object {obj.name!r} has no shape keys to retarget from")
+    mapping = map_names([kb.name for kb in keys.key_blocks[1:]], table)
+    if not mapping:
+        raise InputError(f"none of {obj.name!r}'s shape keys map to ARKit names "
+                         "(pass a mapping table: their name -> ARKit name)")
+    scene = bpy.context.scene
+    act = keys.animation_data.action if keys.animation_data else None
+    if frame_start is None or frame_end is None:
+        lo, hi = (int(act.frame_range[0]), int(act.frame_range[1])) if act else (scene.frame_start, scene.frame_end)
+        frame_start = lo if frame_start is None else frame_start
+        frame_end = hi if frame_end is None else frame_end
+    if frame_end < frame_start:
+        raise InputError(f"frame range {frame_start}..{frame_end} is empty")
+    frames = range(frame_start, frame_end + 1)
+    values = {arkit: np.empty(len(frames)) for arkit in mapping.values()}
+    current = scene.frame_current
+    try:
+        for i, f in enumerate(frames):
+            scene.frame_set(f)
+            for src, arkit in mapping.items():
+                values[arkit][i] = keys.key_blocks[src].value
+    finally:
+        scene.frame_set(current)
+    fps = scene.render.fps / scene.render.fps_base
+    times = np.arange(len(frames)) / fps
+    return ExpressionTrack(times, {k: np.clip(v, 0.0, 1.0) for k, v in values.items()}, {}, fps)
 
 
 def _channelbag(id_data, name: str):

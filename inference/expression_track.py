@@ -12,6 +12,7 @@ LeftEyePitch, LeftEyeRoll, RightEyeYaw, RightEyePitch, RightEyeRoll); timecodes 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -72,6 +73,45 @@ class ExpressionTrack:
         if neutral_frame is not None:
             rot = {k: v - v[neutral_frame] for k, v in rot.items()}
         return ExpressionTrack(self.times, out, rot, self.source_fps)
+
+
+    def to_dict(self) -> dict:
+        """Plain JSON data (the backend sends tracks this way)."""
+        r = lambda d: {k: np.round(v, 5).tolist() for k, v in d.items()}  # noqa: E731
+        return {"times": np.round(self.times, 6).tolist(), "weights": r(self.weights),
+                "rotations": r(self.rotations), "source_fps": self.source_fps}
+
+
+def track_from_dict(d: dict) -> ExpressionTrack:
+    """Inverse of :meth:`ExpressionTrack.to_dict`."""
+    a = lambda m: {k: np.asarray(v, dtype=np.float64) for k, v in m.items()}  # noqa: E731
+    return ExpressionTrack(np.asarray(d["times"], dtype=np.float64), a(d["weights"]), a(d.get("rotations", {})),
+                           float(d.get("source_fps", 30.0)))
+
+
+def load_gains(path: str | Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Per-channel gain and offset from JSON: ``{"jawOpen": 1.4}`` or
+    ``{"eyeBlinkLeft": {"gain": 2.0, "offset": -0.05}}``; names go through the mapping."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: cannot read the gains ({e})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object of channel -> gain")
+    gain, offset = {}, {}
+    for k, v in data.items():
+        name = canonical_arkit(k)
+        if name is None:
+            raise InputError(f"{path}: {k!r} is not an ARKit channel")
+        if isinstance(v, dict):
+            g, o = v.get("gain", 1.0), v.get("offset", 0.0)
+        else:
+            g, o = v, 0.0
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in (g, o)):
+            raise InputError(f"{path}: {k!r}: gain and offset must be numbers")
+        gain[name], offset[name] = float(g), float(o)
+    return gain, offset
 
 
 def one_euro(x: np.ndarray, rate: float, min_cutoff: float = 1.0, beta: float = 1.0,

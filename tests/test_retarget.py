@@ -158,3 +158,68 @@ def test_synthetic_round_trip_from_rendered_frames(scene, tmp_path):
     assert w["jawOpen"][1] > w["jawOpen"][0] + 0.15
     assert w["eyeBlinkLeft"][2] > w["eyeBlinkLeft"][0] + 0.05
     assert w["mouthSmileLeft"][3] + w["mouthSmileRight"][3] > w["mouthSmileLeft"][0] + w["mouthSmileRight"][0] + 0.1
+
+
+def _source_rig(scene, names, n_frames=20):
+    """Another character: a mesh whose shape keys (named the other tool's way) are keyed."""
+    import bpy
+    me = bpy.data.meshes.new("src")
+    me.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+    obj = bpy.data.objects.new("OtherRig", me)
+    scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis")
+    for n in names:
+        kb = obj.shape_key_add(name=n)
+        for f in range(1, n_frames + 1):
+            kb.value = (f - 1) / (n_frames - 1)
+            kb.keyframe_insert("value", frame=f)
+    scene.frame_start, scene.frame_end = 1, n_frames
+    return obj
+
+
+def test_another_rigs_shape_keys_retarget_through_the_name_mapping(scene, tmp_path):
+    from blender_addon.avatar_build import build_avatar
+    from blender_addon.retarget import apply_track, track_from_shape_keys
+    from inference.avatar import default_avatar
+    from inference.name_mapping import save_table
+    src = _source_rig(scene, ["EyeBlink_L", "Faceit_jawOpen", "MySmile"])
+    track = track_from_shape_keys(src)
+    assert set(track.weights) == {"eyeBlinkLeft", "jawOpen"} and track.n_frames == 20
+    np.testing.assert_allclose(track.weights["jawOpen"], np.linspace(0, 1, 20), atol=1e-6)
+    save_table({"MySmile": "mouthSmileLeft"}, tmp_path / "map.json")
+    from inference.name_mapping import load_table
+    track = track_from_shape_keys(src, load_table(tmp_path / "map.json"))
+    assert "mouthSmileLeft" in track.weights
+    scene.render.fps = 24
+    objs = build_avatar(default_avatar(), scene)
+    apply_track(objs, track.calibrated(gain={"jawOpen": 0.5}), fps=24)
+    scene.frame_set(20)
+    keys = objs.head.data.shape_keys.key_blocks
+    assert keys["jawOpen"].value == pytest.approx(0.5, abs=1e-3)
+    assert keys["eyeBlinkLeft"].value == pytest.approx(1.0, abs=1e-3)
+    assert keys["mouthSmileLeft"].value == pytest.approx(1.0, abs=1e-3)
+
+
+def test_retarget_cli_from_a_blend_with_gains(scene, tmp_path):
+    import bpy
+    from inference.avatar import default_avatar, save_avatar
+    _source_rig(scene, ["jawOpen"])
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "src.blend"), copy=True)
+    save_avatar(default_avatar(), tmp_path / "avatar.json")
+    (tmp_path / "gains.json").write_text('{"JawOpen": {"gain": 0.5, "offset": 0.1}}')
+    out = tmp_path / "anim.blend"
+    cmd = [sys.executable, "-m", "blender_addon.cli", "retarget", str(tmp_path / "src.blend"), "--avatar",
+           str(tmp_path / "avatar.json"), "-o", str(out), "--smoothing", "0"]
+    r = subprocess.run(cmd + ["--source-object", "OtherRig", "--gains", str(tmp_path / "gains.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    head = next(o for o in bpy.data.objects if o.name.endswith("_head"))
+    bpy.context.scene.frame_set(bpy.context.scene.frame_end)
+    assert head.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(0.6, abs=0.02)
+    r = subprocess.run(cmd + ["--force"], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "--source-object" in r.stderr
+    (tmp_path / "bad.json").write_text('{"notAChannel": 2}')
+    r = subprocess.run(cmd + ["--force", "--source-object", "OtherRig", "--gains", str(tmp_path / "bad.json")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 4 and "not an ARKit channel" in r.stderr
