@@ -253,6 +253,141 @@ class P2A_OT_generate(bpy.types.Operator):
         return _report_errors(self, lambda: self._apply(context))
 
 
+SOURCE_ITEMS = [("CSV", "Live Link Face CSV", "A Live Link Face capture (.csv)"),
+                ("VIDEO", "Video or frames", "A video file or a folder of frames (analysed by the backend)"),
+                ("OBJECT", "Object", "Another object's shape keys in this scene, through the name mapping")]
+
+
+class P2A_OT_retarget(bpy.types.Operator):
+    """Key expressions from a capture, a video or another rig onto the active avatar"""
+    bl_idname = "photo2avatar.retarget"
+    bl_label = "Retarget expressions"
+    bl_options = {"REGISTER", "UNDO"}
+    source_kind: EnumProperty(name="Source", items=SOURCE_ITEMS, default="CSV")
+    filepath: StringProperty(name="File", subtype="FILE_PATH", description="CSV, video file or frame folder")
+    source_object: StringProperty(name="Object", description="Object whose shape keys to follow")
+    collection: StringProperty(name="Avatar", description="Avatar collection (default: the active avatar)")
+    smoothing: FloatProperty(name="Smoothing", default=0.3, min=0.0, max=1.0, description="One Euro filter strength")
+    neutral_frame: bpy.props.IntProperty(name="Neutral frame", default=-1, min=-1,
+                                         description="Calibrate against this source frame (-1: none)")
+    gains: StringProperty(name="Gains", subtype="FILE_PATH", description="JSON of per-channel gain and offset")
+    mapping: StringProperty(name="Mapping", subtype="FILE_PATH", description="JSON of source name -> ARKit name")
+    timeout: FloatProperty(default=600.0, min=1.0, options={"HIDDEN"})
+
+    _timer = None
+    _job = None
+    _coll = None
+
+    def _avatar_collection(self, context):
+        coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
+        if coll is None or PROP not in coll:
+            raise UserError("no avatar to retarget onto: add or select a photo2avatar avatar first")
+        return coll
+
+    def _finish(self, context, track):
+        from inference.expression_track import load_gains
+        from .avatar_build import find_avatar
+        from .retarget import apply_track
+        gain, offset = load_gains(bpy.path.abspath(self.gains)) if self.gains else ({}, {})
+        nf = self.neutral_frame if self.neutral_frame >= 0 else None
+        if nf is not None and nf >= track.n_frames:
+            raise UserError(f"neutral frame {nf} is outside 0..{track.n_frames - 1}")
+        track = track.calibrated(nf, gain, offset).filtered(self.smoothing)
+        apply_track(find_avatar(self._coll), track)
+        self.report({"INFO"}, f"retargeted {track.n_frames} frames onto {self._coll.name}")
+        return {"FINISHED"}
+
+    def execute(self, context):
+        def run():
+            from inference.expression_track import read_live_link_csv
+            from inference.name_mapping import load_table
+            from .avatar_build import find_avatar
+            from .retarget import track_from_shape_keys
+            self._coll = self._avatar_collection(context)
+            if self.source_kind == "CSV":
+                return self._finish(context, read_live_link_csv(bpy.path.abspath(self.filepath)))
+            if self.source_kind == "OBJECT":
+                obj = bpy.data.objects.get(self.source_object)
+                if obj is None:
+                    raise UserError(f"no object named {self.source_object!r}")
+                table = load_table(bpy.path.abspath(self.mapping)) if self.mapping else None
+                return self._finish(context, track_from_shape_keys(obj, table))
+            from .backend_client import shared_client
+            client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
+            source = Path(bpy.path.abspath(self.filepath))
+            if not source.exists():
+                raise UserError(f"{source}: no such file or folder")
+            self._job = client.submit("track", source=str(source.resolve()),
+                                      shape=find_avatar(self._coll).avatar().shape)
+            self._client = client
+            if bpy.app.background or context.window is None:
+                return self._apply_result(context, self._job.wait(self.timeout))
+            wm = context.window_manager
+            wm.photo2avatar_busy, wm.photo2avatar_cancel = True, False
+            self._timer = wm.event_timer_add(0.1, window=context.window)
+            wm.modal_handler_add(self)
+            return {"RUNNING_MODAL"}
+        return _report_errors(self, run)
+
+    def _apply_result(self, context, result):
+        from inference.expression_track import track_from_dict
+        return self._finish(context, track_from_dict(result["track"]))
+
+    def modal(self, context, event):
+        wm = context.window_manager
+        job = self._job
+        if event.type == "ESC" or wm.photo2avatar_cancel:
+            self._client.cancel(job)
+            self._end(context)
+            self.report({"WARNING"}, "retarget cancelled; the avatar is unchanged")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        state = job.poll()
+        wm.photo2avatar_progress, wm.photo2avatar_status = job.fraction * 100.0, job.message
+        context.workspace.status_text_set(f"photo2avatar retarget: {job.message} (Esc cancels)")
+        if state == "running":
+            return {"RUNNING_MODAL"}
+        self._end(context)
+        if state != "done":
+            if state == "error":
+                self.report({"ERROR"}, job.error)
+            return {"CANCELLED"}
+        return _report_errors(self, lambda: self._apply_result(context, job.result))
+
+    def _end(self, context):
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.photo2avatar_busy = False
+        context.workspace.status_text_set(None)
+
+
+class P2A_PT_retarget(bpy.types.Panel):
+    bl_label = "Retarget expressions"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "photo2avatar"
+    bl_parent_id = "P2A_PT_panel"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        return active_avatar(context) is not None
+
+    def draw(self, context):
+        wm = context.window_manager
+        col = self.layout.column()
+        col.prop(wm, "photo2avatar_retarget_kind", text="")
+        if wm.photo2avatar_retarget_kind == "OBJECT":
+            col.prop_search(wm, "photo2avatar_retarget_object", context.scene, "objects", text="")
+        else:
+            col.prop(wm, "photo2avatar_retarget_file", text="")
+        op = col.operator(P2A_OT_retarget.bl_idname, icon="ANIM")
+        op.source_kind = wm.photo2avatar_retarget_kind
+        op.filepath = wm.photo2avatar_retarget_file
+        op.source_object = wm.photo2avatar_retarget_object
+
+
 class P2A_OT_cancel_generate(bpy.types.Operator):
     """Stop the running Generate from photo; the scene stays as it was"""
     bl_idname = "photo2avatar.cancel_generate"
@@ -407,7 +542,7 @@ def _menu(self, context):
 
 CLASSES = (preferences.P2A_OT_setup_backend, preferences.P2A_AddonPreferences, P2A_OT_add_avatar,
            P2A_OT_load_avatar, P2A_OT_save_avatar, P2A_OT_sync_edit, P2A_OT_generate, P2A_OT_cancel_generate,
-           P2A_OT_bake_style, P2A_PT_panel, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
+           P2A_OT_bake_style, P2A_OT_retarget, P2A_PT_panel, P2A_PT_retarget, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
 
 _WM_PROPS = {
     "photo2avatar_photo": lambda: StringProperty(name="Photo", subtype="FILE_PATH",
@@ -417,6 +552,9 @@ _WM_PROPS = {
     "photo2avatar_style_image": lambda: StringProperty(
         name="Style image", subtype="FILE_PATH",
         description="Optional stylized portrait (painting, cartoon): its geometric exaggeration is applied"),
+    "photo2avatar_retarget_kind": lambda: EnumProperty(name="Source", items=SOURCE_ITEMS, default="CSV"),
+    "photo2avatar_retarget_file": lambda: StringProperty(name="Source file", subtype="FILE_PATH"),
+    "photo2avatar_retarget_object": lambda: StringProperty(name="Source object"),
     "photo2avatar_busy": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
     "photo2avatar_cancel": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
     "photo2avatar_progress": lambda: FloatProperty(default=0.0, min=0.0, max=100.0, subtype="PERCENTAGE"),

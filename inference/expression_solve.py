@@ -118,13 +118,28 @@ def frames_of(source: str | Path):
         cap.release()
 
 
+def frame_count(source: str | Path) -> int:
+    """How many frames ``source`` holds (0 when a video does not say)."""
+    source = Path(source)
+    if source.is_dir():
+        return sum(1 for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    import cv2
+    cap = cv2.VideoCapture(str(source))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
 def track_from_frames(source, shape: dict[str, float] | None = None, progress=None):
     """An :class:`~inference.expression_track.ExpressionTrack` from a video or image folder.
-    Frames without a face repeat the previous solve (and are counted in ``missing``)."""
+    Frames without a face repeat the previous solve (and are counted in ``missing``).
+    ``progress(frames_done, frames_total)`` is called every 10 frames (total 0: unknown)."""
     from inference.errors import FaceError
     from inference.expression_track import ExpressionTrack
     from inference.landmarks import LandmarkDetector
     solver = ExpressionSolver(shape)
+    total = frame_count(source) if progress else 0
     times, rows, rots, missing = [], [], [], 0
     with LandmarkDetector(max_faces=1) as det:
         for i, (t, rgb) in enumerate(frames_of(source)):
@@ -141,8 +156,8 @@ def track_from_frames(source, shape: dict[str, float] | None = None, progress=No
                 missing += 1
                 continue
             times.append(t)
-            if progress and i % 30 == 0:
-                progress(i)
+            if progress and i % 10 == 0:
+                progress(i, total)
     if not rows:
         raise FaceError(f"{source}: no face found in any frame")
     w = np.array(rows)

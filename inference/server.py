@@ -14,6 +14,8 @@ requests, one job at a time, in order::
     <- {"id": "7", "event": "error", "message": "face.jpg: no face found ...", "code": 7}
     -> {"id": "8", "op": "cancel", "target": "7"}     # the job ends with "cancelled"
     -> {"id": "9", "op": "ping"}                      # <- {"id": "9", "event": "pong"}
+    -> {"id": "10", "op": "track", "source": "/path/take.mp4", "shape": {...}}
+    <- progress events per 10 frames, then {"id": "10", "event": "result", "track": {...}}
     -> {"op": "shutdown"}                             # or end of input: the server exits
 
 Cancellation takes effect between pipeline stages (each well under a second). Stdout
@@ -129,6 +131,29 @@ def serve() -> int:
             except UserError as e:
                 channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
             except Exception as e:       # a bug: report it, keep serving
+                import traceback
+                traceback.print_exc()
+                channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
+                             code=1)
+            finally:
+                with lock:
+                    cancelled.discard(rid)
+        elif op == "track":
+            def frames_done(i: int, total: int, rid=rid) -> None:
+                with lock:
+                    if rid in cancelled:
+                        raise Cancelled()
+                channel.send(id=rid, event="progress", fraction=round(i / total, 3) if total else 0.0,
+                             message=f"frame {i}" + (f" of {total}" if total else ""))
+            try:
+                from inference.expression_solve import track_from_frames
+                track = track_from_frames(str(msg.get("source", "")), msg.get("shape") or {}, progress=frames_done)
+                channel.send(id=rid, event="result", track=track.to_dict(), missing_frames=track.missing_frames)
+            except Cancelled:
+                channel.send(id=rid, event="cancelled")
+            except UserError as e:
+                channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
+            except Exception as e:
                 import traceback
                 traceback.print_exc()
                 channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
