@@ -4,7 +4,7 @@ The zip holds ``blender_manifest.toml`` (Blender >= 4.2 extension) and a thin
 ``__init__.py`` at its root, and under ``lib/`` the packages: ``blender_addon``,
 ``inference`` (Blender's Python imports only its data types; the backend process runs the
 rest with ``lib/`` on its path), ``rigs`` with the rig asset, the asset library and the
-catalogues, and the asset thumbnails the pickers show. Deterministic: fixed file order
+catalogues, and the asset and style thumbnails the pickers show. Deterministic: fixed file order
 and timestamps, so the same sources give the same bytes.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _files():
             if path.suffix not in (".py", ".json", ".npz", ".md"):
                 continue
             yield path, "lib/" + path.relative_to(ROOT).as_posix()
-    for path in _thumbnails():
+    for path in [*_thumbnails(), *sorted((ROOT / "docs" / "styles").glob("*.png"))]:
         yield path, "lib/" + path.relative_to(ROOT).as_posix()
 
 

@@ -39,10 +39,9 @@ def _style_items(self, context):
     if not _STYLE_ITEMS:
         from rigs.catalogue import style_names
         from inference.styles import load_style
-        for n in style_names():
-            if n != "exemplar":
-                st = load_style(n)
-                _STYLE_ITEMS.append((n, st.label, st.description))
+        for i, n in enumerate(n for n in style_names() if n != "exemplar"):
+            st = load_style(n)
+            _STYLE_ITEMS.append((n, st.label, st.description, edit_props.style_icon(n), i))
     return _STYLE_ITEMS
 
 
@@ -410,6 +409,7 @@ class P2A_PT_panel(bpy.types.Panel):
         layout = self.layout
         box = layout.box()
         box.prop(wm, "photo2avatar_photo", text="")
+        box.template_icon_view(wm, "photo2avatar_style", show_labels=True, scale=4.0, scale_popup=4.0)
         row = box.row(align=True)
         row.prop(wm, "photo2avatar_style", text="")
         row.prop(wm, "photo2avatar_look", text="")
@@ -583,3 +583,4 @@ def unregister():
     for c in reversed(CLASSES):
         bpy.utils.unregister_class(c)
     edit_props.unregister()
+    _STYLE_ITEMS.clear()

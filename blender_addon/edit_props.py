@@ -42,6 +42,18 @@ def _thumbnails():
     return _PREVIEWS["assets"]
 
 
+def style_icon(name: str) -> int:
+    """Preview icon id of a style preset's thumbnail (``docs/styles/<name>.png``), 0 if none."""
+    if "styles" not in _PREVIEWS:
+        from bpy.utils import previews
+        pcoll = previews.new()
+        for path in sorted((ROOT / "docs" / "styles").glob("*.png")):
+            pcoll.load(path.stem, str(path), "IMAGE")
+        _PREVIEWS["styles"] = pcoll
+    pcoll = _PREVIEWS["styles"]
+    return pcoll[name].icon_id if name in pcoll else 0
+
+
 def _asset_items(kind: str):
     def items(self, context):
         if kind not in _ITEMS:
@@ -125,7 +137,6 @@ def unregister() -> None:
     del bpy.types.Collection.photo2avatar_edit
     bpy.utils.unregister_class(AvatarEdit)
     _ITEMS.clear()
-    pcoll = _PREVIEWS.pop("assets", None)
-    if pcoll is not None:
-        from bpy.utils import previews
-        previews.remove(pcoll)
+    from bpy.utils import previews
+    for key in list(_PREVIEWS):
+        previews.remove(_PREVIEWS.pop(key))

@@ -50,6 +50,7 @@ def test_build_is_deterministic(tmp_path):
     assert "lib/rigs/data/head_rig.npz" in names and "lib/rigs/data/assets.npz" in names
     assert "lib/inference/server.py" in names          # the backend process runs from the zip's lib/
     assert "lib/docs/assets/hair_bald.png" in names    # thumbnails for the asset pickers
+    assert "lib/docs/styles/chibi.png" in names        # ... and the style picker
 
 
 def test_zip_installs_enables_and_runs(tmp_path):

@@ -206,3 +206,11 @@ def test_retarget_operator_from_csv_object_and_frames_through_the_backend(ui, tm
         bpy.ops.photo2avatar.retarget(source_kind="VIDEO", filepath=str(tmp_path / "missing.mp4"))
     with pytest.raises(RuntimeError, match="no object named"):
         bpy.ops.photo2avatar.retarget(source_kind="OBJECT", source_object="Nope")
+
+
+def test_style_picker_lists_the_presets_with_thumbnails(ui):
+    from blender_addon.addon import _style_items
+    items = _style_items(None, bpy.context)
+    names = [i[0] for i in items]
+    assert {"identity", "cartoon", "chibi", "caricature"} <= set(names) and "exemplar" not in names
+    assert all(len(i) == 5 for i in items)
