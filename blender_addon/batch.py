@@ -59,7 +59,7 @@ class PhotoJob:
             s = BatchSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
             photo = decode_photo(data, rel)
             decoded = time.perf_counter() - t
-            analysis = self.backend.analyze(photo, style=s.style,
+            analysis = self.backend.analyze(photo, style=s.style, texture=s.texture,
                                             exemplar=json.loads(s.exemplar) if s.exemplar else None)
             analysis.report["timings_s"]["load"] = round(decoded, 4)
             with tempfile.TemporaryDirectory(prefix="photo2avatar-job-") as tmp:

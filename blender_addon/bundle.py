@@ -2,7 +2,8 @@
 
 Bundle files: ``avatar.json``, ``render.png`` (toon by default, front, neutral, face
 centred), ``deformation.npy`` (per-vertex offsets of the head mesh at style strength 1, in the
-head part's vertex order; zeros for ``identity``), ``report.json`` (timings per stage, warnings, pose, landmarks).
+head part's vertex order; zeros for ``identity``), ``texture.png`` (the head's UV texture,
+when one was made), ``report.json`` (timings per stage, warnings, pose, landmarks).
 
 Atomic (:mod:`inference.bundle_io`): everything is written into a hidden staging folder
 beside the target and renamed into place at the end; a failure removes the staging
@@ -23,6 +24,7 @@ from inference.pipeline import Analysis
 from rigs.rig_asset import load_rig
 
 from .avatar_build import AvatarObjects, build_avatar, update_avatar
+from .looks import TEXTURE_PROP, set_texture
 from .render import render_avatar
 
 
@@ -54,6 +56,8 @@ class BundleWriter:
         timings = analysis.report.setdefault("timings_s", {})
         t = time.perf_counter()
         objs = self._avatar_objects(analysis)
+        if analysis.texture is not None or TEXTURE_PROP in objs.collection:
+            set_texture(objs, analysis.texture, analysis.avatar)
         timings["build"] = round(time.perf_counter() - t, 4)
         t = time.perf_counter()
         written = render_avatar(objs, folder / "render.png", size=self.size, engine=self.engine)
@@ -72,6 +76,9 @@ class BundleWriter:
             written.append(export_glb(objs, folder / "avatar.glb"))
         if exports:
             timings["export"] = round(time.perf_counter() - t, 4)
+        if analysis.texture is not None:
+            from PIL import Image
+            Image.fromarray(analysis.texture).save(folder / "texture.png", optimize=False)
         save_avatar(analysis.avatar, folder / "avatar.json")
         deformation = analysis.deformation
         if deformation is None:

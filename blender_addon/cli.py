@@ -23,6 +23,7 @@ from pathlib import Path
 from inference.errors import InputError, OutputExists, UserError
 
 LOOK_CHOICES = ("toon", "pbr")
+TEXTURE_CHOICES = ("auto", "none", "photo", "fast")
 VIEW_CHOICES = ("front", "three-quarter", "turntable")
 ENGINE_CHOICES = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE"}
 SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "samples" / "photos" / "person_01.jpg"
@@ -57,7 +58,7 @@ def cmd_generate(args) -> int:
     t = time.perf_counter()
     backend = Backend()
     analysis = backend.analyze(args.photo, style=args.style, progress=_progress_printer(args.quiet),
-                               style_image=args.style_image)
+                               style_image=args.style_image, texture=args.texture)
     writer = BundleWriter(look=args.look, size=args.size)
     analysis.report["timings_s"]["backend_startup"] = round(backend.startup_s, 4)
     exports = [name for name, on in (("blend", args.blend), ("glb", args.glb)) if on]
@@ -73,7 +74,7 @@ def cmd_generate(args) -> int:
 def cmd_demo(args) -> int:
     args.photo = str(SAMPLE_PHOTO)
     args.style, args.look, args.blend, args.glb, args.quiet = "identity", "toon", True, True, False
-    args.style_image = None
+    args.style_image, args.texture = None, "auto"
     return cmd_generate(args)
 
 
@@ -134,7 +135,7 @@ def cmd_batch(args) -> int:
         exemplar = json.dumps(backend.exemplar(args.style_image), sort_keys=True)
         backend.close()
     settings = BatchSettings(style="exemplar" if exemplar else args.style, look=args.look, size=args.size,
-                             views=args.render, exports=args.export, exemplar=exemplar)
+                             views=args.render, exports=args.export, exemplar=exemplar, texture=args.texture)
     summary = run_batch(args.photos, args.output, settings, workers=args.workers, ray_address=args.ray,
                         retry_failed=args.retry_failed, quiet=args.quiet)
     if not args.quiet:
@@ -214,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--style-image", default=None, metavar="PATH",
                    help="a stylized portrait whose geometric exaggeration to apply (style 'exemplar')")
     g.add_argument("--look", choices=LOOK_CHOICES, default="toon")
+    g.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
+                   help="head texture: auto (identity: from the photo; styles: palette-stylized), "
+                        "none, photo, fast")
     g.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
     g.add_argument("--blend", action="store_true", help="also save avatar.blend")
     g.add_argument("--glb", action="store_true", help="also export avatar.glb")
@@ -259,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--style-image", default=None, metavar="PATH",
                    help="a stylized portrait whose geometric exaggeration to apply to every avatar")
     b.add_argument("--look", choices=LOOK_CHOICES, default="toon")
+    b.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto", help="head texture mode (default auto)")
     b.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
     b.add_argument("--render", type=_csv_choices(VIEW_CHOICES, "render view"), default=("front",),
                    help="comma list of front,three-quarter,turntable (default front)")

@@ -16,6 +16,7 @@ from inference.errors import InputError
 
 from .avatar_build import PROP, AvatarObjects, build_avatar, find_avatar, refresh_style, update_avatar
 from .backend_client import BackendClient, BackendError, Job
+from .looks import TEXTURE_PROP, set_texture
 from .style_apply import OFFSETS_PROP, STYLE_KEY
 
 
@@ -84,5 +85,30 @@ class GenerateTask:
             # Blender's own Python cannot solve the deformation: use the backend's
             objs.collection[OFFSETS_PROP] = [float(x) for x in offsets]
             refresh_style(objs)
+        png = self.job.result.get("texture_png")
+        if png or TEXTURE_PROP in objs.collection:
+            set_texture(objs, _decode_png(png) if png else None, avatar)
         objs.collection["photo2avatar_photo"] = str(self.photo)
         return objs
+
+
+def _decode_png(b64: str):
+    """A base64 PNG from the backend -> (H, W, 3) uint8 (Blender's own loader, no PIL needed)."""
+    import base64
+    import os
+    import tempfile
+    import numpy as np
+    fd, path = tempfile.mkstemp(suffix=".png")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(base64.b64decode(b64))
+        img = bpy.data.images.load(path)
+        try:
+            w, h = img.size
+            px = np.empty(w * h * 4, np.float32)
+            img.pixels.foreach_get(px)
+        finally:
+            bpy.data.images.remove(img)
+    finally:
+        os.unlink(path)
+    return np.clip(px.reshape(h, w, 4)[::-1, :, :3] * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -43,8 +43,17 @@ def _rgba(avatar: Avatar, slot: str) -> tuple[float, float, float, float]:
     return (*srgb_to_linear(hex_to_rgb(hexv)), 1.0)
 
 
-def _base_color_node(nt, avatar: Avatar, slot: str, highlight: bool = False):
-    """A node whose Color output is the slot's base colour (the eye: sclera/iris/pupil by UV)."""
+def _base_color_node(nt, avatar: Avatar, slot: str, highlight: bool = False, texture=None):
+    """A node whose Color output is the slot's base colour (the eye: sclera/iris/pupil by UV;
+    textured skin: the image through the UV map)."""
+    if texture is not None and slot == "skin":
+        uv = nt.nodes.new("ShaderNodeUVMap")
+        img = nt.nodes.new("ShaderNodeTexImage")
+        img.name = img.label = "texture:skin"
+        img.image = texture
+        img.interpolation = "Linear"
+        nt.links.new(uv.outputs["UV"], img.inputs["Vector"])
+        return img.outputs["Color"]
     if slot != "eye":
         rgb = nt.nodes.new("ShaderNodeRGB")
         rgb.name = rgb.label = f"color:{slot}"
@@ -92,7 +101,7 @@ def _base_color_node(nt, avatar: Avatar, slot: str, highlight: bool = False):
     return mix.outputs["Result"]
 
 
-def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
+def _toon_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
     nt.nodes.clear()
@@ -121,7 +130,7 @@ def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
     mix = nt.nodes.new("ShaderNodeMix")
     mix.data_type, mix.blend_type = "RGBA", "MULTIPLY"
     mix.inputs["Factor"].default_value = 1.0
-    nt.links.new(_base_color_node(nt, avatar, slot, highlight=True), mix.inputs["A"])
+    nt.links.new(_base_color_node(nt, avatar, slot, highlight=True, texture=texture), mix.inputs["A"])
     nt.links.new(bands.outputs["Color"], mix.inputs["B"])
     emit = nt.nodes.new("ShaderNodeEmission")
     nt.links.new(mix.outputs["Result"], emit.inputs["Color"])
@@ -131,11 +140,11 @@ def _toon_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
     return mat
 
 
-def _pbr_material(name: str, avatar: Avatar, slot: str) -> bpy.types.Material:
+def _pbr_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
     bsdf = nt.nodes["Principled BSDF"]
-    nt.links.new(_base_color_node(nt, avatar, slot), bsdf.inputs["Base Color"])
+    nt.links.new(_base_color_node(nt, avatar, slot, texture=texture), bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = {"eye": 0.08, "teeth": 0.3}.get(slot, 0.5)
     if slot == "skin":
         bsdf.inputs["Subsurface Weight"].default_value = 0.12
@@ -225,11 +234,13 @@ def apply_look(objs, avatar: Avatar, look: str, only=None) -> None:
     prefix = objs.collection.name
     targets = only if only is not None else [*objs.parts.values(), *objs.assets.values()]
     outline = None
+    texture = bpy.data.images.get(objs.collection.get(TEXTURE_PROP, "")) if TEXTURE_PROP in objs.collection else None
     for obj in targets:
         label = _label(obj)
         slots = _slots_of(obj)
+        tex = texture if obj.get("photo2avatar_part") == "head" else None
         mats = [_lens_material(f"{prefix}_{look}_lens", look) if slot == "lens"
-                else make(f"{prefix}_{look}_{slot}_{label}", avatar, slot) for slot in slots]
+                else make(f"{prefix}_{look}_{slot}_{label}", avatar, slot, texture=tex) for slot in slots]
         outlined = look == "toon" and label.startswith(OUTLINED)
         if outlined:
             outline = outline or bpy.data.materials.get(f"{prefix}_outline") or _outline_material(f"{prefix}_outline")
@@ -246,6 +257,37 @@ def apply_look(objs, avatar: Avatar, look: str, only=None) -> None:
             mod.use_rim = False
             mod.material_offset = len(slots)
     objs.collection["photo2avatar_look"] = look
+
+
+TEXTURE_PROP = "photo2avatar_texture"
+
+
+def set_texture(objs, rgb, avatar: Avatar) -> bpy.types.Image | None:
+    """Give the head's skin the (S, S, 3) sRGB uint8 texture ``rgb`` (None removes it) and
+    rebuild the head's materials for the current look; the image is packed into the .blend."""
+    import numpy as np
+    coll = objs.collection
+    old = bpy.data.images.get(coll.get(TEXTURE_PROP, "")) if TEXTURE_PROP in coll else None
+    img = None
+    if rgb is not None:
+        rgb = np.asarray(rgb)
+        h, w = rgb.shape[:2]
+        if old is not None and tuple(old.size) == (w, h):
+            img = old
+        else:
+            img = bpy.data.images.new(f"{coll.name}_skin_texture", w, h, alpha=False)
+        img.colorspace_settings.name = "sRGB"
+        px = np.ones((h, w, 4), np.float32)
+        px[..., :3] = rgb[::-1] / 255.0                 # Blender's rows start at the bottom
+        img.pixels.foreach_set(px.ravel())
+        img.pack()
+        coll[TEXTURE_PROP] = img.name
+    elif TEXTURE_PROP in coll:
+        del coll[TEXTURE_PROP]
+    apply_look(objs, avatar, coll.get("photo2avatar_look", "toon"), only=[objs.head])
+    if old is not None and old is not img and old.users == 0:
+        bpy.data.images.remove(old)
+    return img
 
 
 def set_colors(objs, avatar: Avatar) -> None:

@@ -191,8 +191,11 @@ def _exemplar(value) -> dict:
     portrait's geometric style, with the image's name and hash."""
     ex = _mapping(value, "style.exemplar")
     for k in ex:
-        if k not in ("image", "sha256", "ops"):
-            raise AvatarError(f"style.exemplar.{k}", "unknown key (expected image, sha256, ops)")
+        if k not in ("image", "sha256", "ops", "palette"):
+            raise AvatarError(f"style.exemplar.{k}", "unknown key (expected image, sha256, ops, palette)")
+    palette = ex.get("palette", [])
+    if not (isinstance(palette, list) and all(isinstance(c, str) and _HEX.match(c) for c in palette)):
+        raise AvatarError("style.exemplar.palette", "expected a list of '#rrggbb' colours")
     ops = ex.get("ops")
     if not isinstance(ops, list) or not ops:
         raise AvatarError("style.exemplar.ops", "expected a list of region warps")
@@ -206,7 +209,10 @@ def _exemplar(value) -> dict:
                       "scale": _floats(op.get("scale"), 3, 0.5, 2.0, f"{where}.scale"),
                       "translate": _floats(op.get("translate"), 3, -0.03, 0.03, f"{where}.translate"),
                       "radius": _floats(op.get("radius"), 2, 0.0, 0.2, f"{where}.radius")})
-    return {"image": str(ex.get("image", "")), "sha256": str(ex.get("sha256", "")), "ops": clean}
+    out = {"image": str(ex.get("image", "")), "sha256": str(ex.get("sha256", "")), "ops": clean}
+    if palette:
+        out["palette"] = [c.lower() for c in palette]
+    return out
 
 
 def load_avatar(path: str | os.PathLike) -> Avatar:

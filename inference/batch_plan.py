@@ -34,6 +34,7 @@ class BatchSettings:
     views: tuple[str, ...] = ("front",)
     exports: tuple[str, ...] = ()
     exemplar: str = ""          # JSON of style.exemplar (from --style-image, computed once)
+    texture: str = "auto"
 
     def __post_init__(self):
         from inference.errors import UserError
@@ -43,6 +44,8 @@ class BatchSettings:
         bad = [e for e in self.exports if e not in EXPORTS]
         if bad:
             raise UserError(f"unknown export {bad[0]!r} (choose from {', '.join(EXPORTS)})")
+        if self.texture not in ("auto", "none", "photo", "fast"):
+            raise UserError(f"unknown texture mode {self.texture!r} (choose from auto, none, photo, fast)")
         if not 64 <= self.size <= 4096:
             raise UserError(f"render size {self.size} is outside 64..4096 pixels")
         # canonical order: the same request always hashes the same
@@ -60,6 +63,8 @@ class BatchSettings:
         if "turntable" in self.views:
             files += [f"turntable_{i:03d}.png" for i in range(TURNTABLE_FRAMES)]
         files += [f"avatar.{e}" for e in self.exports]
+        if self.texture != "none":
+            files.append("texture.png")
         return files
 
 

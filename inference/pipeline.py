@@ -30,6 +30,7 @@ class Analysis:
     avatar: Avatar
     report: dict = field(default_factory=dict)
     deformation: np.ndarray | None = None
+    texture: np.ndarray | None = None       # (S, S, 3) sRGB uint8 head texture, or None
 
 
 class Backend:
@@ -52,22 +53,27 @@ class Backend:
         from inference.errors import FaceError
         from inference.photo_io import load_photo
         from inference.styles import StyleError, exemplar_ops, exemplar_style
+        from inference.avatar import rgb_to_hex
+        from inference.texture import palette_from_image
         img = load_photo(style_image)
         try:
             obs = self.perceiver.observe(img.rgb)
         except FaceError as e:
             raise StyleError(f"{img.path.name}: the style image shows no face MediaPipe can read "
                              f"({e}); use a portrait with a visible face") from None
-        return {"image": img.path.name, "sha256": img.sha256, "ops": exemplar_ops(exemplar_style(obs.landmarks))}
+        return {"image": img.path.name, "sha256": img.sha256, "ops": exemplar_ops(exemplar_style(obs.landmarks)),
+                "palette": [rgb_to_hex(c) for c in palette_from_image(img.rgb)]}
 
     def analyze(self, photo, style: str = "identity", progress=None, style_image=None,
-                exemplar: dict | None = None) -> Analysis:
+                exemplar: dict | None = None, texture: str = "auto") -> Analysis:
         """Photo file (path or decoded :class:`~inference.photo_io.Photo`) -> :class:`Analysis`.
 
         Raises InputError / FaceError for bad photos.
 
         ``progress(fraction, message)`` is called between stages when given. A
         ``style_image`` (or its precomputed ``exemplar`` data) selects the exemplar style.
+        ``texture``: auto (identity: the photo's texture; other styles: palette-stylized),
+        none, photo or fast (see :mod:`inference.texture`).
         """
         from inference.asset_search import choose_eyebrows, search_assets
         from inference.colors import measure_colors, srgb_to_lab
@@ -138,11 +144,22 @@ class Backend:
             "faces_found": obs.n_faces,
             "landmarks_px": np.round(obs.landmarks, 2).tolist(),
         })
+        tex_rgb = None
+        with step("texture", 0.97):
+            from inference.styles import load_style
+            from inference.texture import project_photo, stylize_texture, texture_plan
+            pal = av.style.get("exemplar", {}).get("palette") if style == "exemplar" else None
+            project, palette, strength = texture_plan(texture, load_style(style), pal)
+            if project:
+                tex = project_photo(photo.rgb, fit, av.shape, av.colors["skin"], av.assets)
+                tex_rgb = tex.rgb if palette is None else stylize_texture(tex, palette, av.colors["skin"], strength)
+                report["texture"] = {"mode": "photo" if palette is None else "fast",
+                                     "photo_coverage": round(float((tex.weight > 0.5).sum() / tex.mask.sum()), 3)}
         if deformation is not None:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report, deformation)
+        return Analysis(av, report, deformation, tex_rgb)
 
     def close(self) -> None:
         self.perceiver.close()

@@ -10,7 +10,8 @@ requests, one job at a time, in order::
         "style_image": "/path/painting.jpg"}                 # optional: exemplar style
     <- {"id": "7", "event": "progress", "fraction": 0.2, "message": "perceive"}
     <- {"id": "7", "event": "result", "avatar": {...avatar.json...}, "report": {...},
-        "deformation": [...]}       # head offsets at style strength 1, when the style moves any
+        "deformation": [...],       # head offsets at style strength 1, when the style moves any
+        "texture_png": "..."}       # base64 PNG of the head texture, when one was made
     <- {"id": "7", "event": "error", "message": "face.jpg: no face found ...", "code": 7}
     -> {"id": "8", "op": "cancel", "target": "7"}     # the job ends with "cancelled"
     -> {"id": "9", "op": "ping"}                      # <- {"id": "9", "event": "pong"}
@@ -121,10 +122,13 @@ def serve() -> int:
                 if not isinstance(photo, str) or not photo:
                     raise _usage("analyze needs 'photo': the path of a photo file")
                 a = backend.analyze(photo, style=str(msg.get("style", "identity")), progress=progress,
-                                    style_image=msg.get("style_image") or None)
+                                    style_image=msg.get("style_image") or None,
+                                    texture=str(msg.get("texture", "auto")))
                 extra = {}
                 if a.deformation is not None:      # head offsets at strength 1 (Blender has no SciPy)
                     extra["deformation"] = np.round(a.deformation, 6).ravel().tolist()
+                if a.texture is not None:          # the head texture as a base64 PNG
+                    extra["texture_png"] = _png_base64(a.texture)
                 channel.send(id=rid, event="result", avatar=a.avatar.to_dict(), report=a.report, **extra)
             except Cancelled:
                 channel.send(id=rid, event="cancelled")
@@ -163,6 +167,15 @@ def serve() -> int:
                     cancelled.discard(rid)
         else:
             channel.send(id=rid, event="error", message=f"unknown op {op!r}", code=2)
+
+
+def _png_base64(rgb: np.ndarray) -> str:
+    import base64
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _usage(message: str):
