@@ -55,7 +55,7 @@ def rasterize(tri: np.ndarray, shape: tuple[int, int], depth: np.ndarray | None 
     hi = np.clip(np.ceil(tri.max(1) - 0.5), 0, [w - 1, h - 1]).astype(np.int64)
     nx, ny = hi[:, 0] - lo[:, 0] + 1, hi[:, 1] - lo[:, 1] + 1
     count = nx * ny
-    ok = (count > 0) & (count < h * w // 4)           # degenerate or absurd triangles are skipped
+    ok = (count > 0) & (count <= h * w)                 # empty (off-image) triangles are skipped
     ids = np.repeat(np.flatnonzero(ok), count[ok])
     start = np.repeat(np.cumsum(count[ok]) - count[ok], count[ok])
     k = np.arange(len(ids)) - start
@@ -153,8 +153,38 @@ def uv_raster(size: int):
 
 # -- projection --
 
+def _posed_camera(fit, shape: dict[str, float]):
+    from inference.fit import M_RIG_TO_CAM
+    from rigs.catalogue import target_weights
+    from rigs.rig_asset import load_rig
+    rig = load_rig()
+    weights = target_weights(shape)
+    weights.update({f"arkit/{k}": v for k, v in fit.expression.items() if v > 0})
+    posed = rig.deformed(weights)
+    return posed, fit.scale * (posed @ M_RIG_TO_CAM.T) @ fit.rotation.T + fit.translation
+
+
+def reproject(texture_rgb: np.ndarray, fit, shape: dict[str, float], photo_hw: tuple[int, int]):
+    """Render the textured head back under the photo's fitted camera (no lighting): the
+    (H, W, 3) uint8 image and the (H, W) mask of pixels the head covers."""
+    import cv2
+    huv = head_uv()
+    _, cam = _posed_camera(fit, shape)
+    tri_cam = cam[huv.verts]
+    tid, bary = rasterize(tri_cam[:, :, :2], photo_hw, tri_cam[:, :, 2])
+    mask = tid >= 0
+    t = tid[mask]
+    uv = (bary[mask][:, :, None].astype(np.float64) * huv.uv[t]).sum(1)
+    size = texture_rgb.shape[0]
+    mapx = np.full(photo_hw, -1.0, np.float32)
+    mapy = np.full(photo_hw, -1.0, np.float32)
+    mapx[mask], mapy[mask] = uv[:, 0] * size - 0.5, (1.0 - uv[:, 1]) * size - 0.5
+    img = cv2.remap(texture_rgb, mapx, mapy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return img, mask
+
+
 def project_photo(rgb: np.ndarray, fit, shape: dict[str, float], skin_hex: str, assets: dict | None = None,
-                  size: int = TEXTURE_SIZE) -> Texture:
+                  size: int = TEXTURE_SIZE, remove_shading: bool = True) -> Texture:
     """Project a photo onto the head's UV map (see the module docstring)."""
     import cv2
     from inference.avatar import hex_to_rgb
@@ -164,11 +194,8 @@ def project_photo(rgb: np.ndarray, fit, shape: dict[str, float], skin_hex: str, 
 
     rig = load_rig()
     huv = head_uv()
-    weights = target_weights(shape)
-    weights.update({f"arkit/{k}": v for k, v in fit.expression.items() if v > 0})
-    posed = rig.deformed(weights)
-    cam = fit.scale * (posed @ M_RIG_TO_CAM.T) @ fit.rotation.T + fit.translation     # pixels, z away
-    tri_cam = cam[huv.verts]                                                          # (T, 3, 3)
+    posed, cam = _posed_camera(fit, shape)                          # cam: pixels, z away
+    tri_cam = cam[huv.verts]                                        # (T, 3, 3)
     h, w = rgb.shape[:2]
     # z-buffer of the head in photo space (at most 640 px on the long side: plenty for a depth test)
     zs = min(1.0, 640.0 / max(h, w))
@@ -231,9 +258,14 @@ def project_photo(rgb: np.ndarray, fit, shape: dict[str, float], skin_hex: str, 
     wt = np.where(inner, wt, wt * skinlike)
     weight = np.zeros((size, size), np.float32)
     weight[mask] = wt
-    photo = _remove_shading(photo, weight, size)
+    if remove_shading:
+        photo = _remove_shading(photo, weight, size)
     photo, weight = _mirror_fill(photo, weight, mirror_x, mirror_y)
-    skin = np.array(hex_to_rgb(skin_hex), np.float32)
+    # the fill colour: the skin as this texture shows it (the median of the well-seen skin),
+    # so unseen parts match the face; the measured colour only when the photo shows too little
+    seen = (weight > 0.8) & mask
+    skin = np.median(photo[seen], axis=0).astype(np.float32) if seen.sum() > 500 else \
+        np.array(hex_to_rgb(skin_hex), np.float32)
     k = np.clip(weight, 0.0, 1.0)[..., None]
     tex = photo * k + skin * (1.0 - k)
     tex = _bleed(tex, mask, 8)
@@ -366,9 +398,12 @@ def stylize_texture(tex: Texture, palette: np.ndarray, skin_hex: str, strength: 
                      for j in range(levels)], axis=-1)
     label = np.argmax(soft, axis=-1).ravel()
     pal_lab = srgb_to_lab(pal)
-    skin = srgb_to_lab(np.array(hex_to_rgb(skin_hex))[None])[0]
+    seen = (tex.weight > 0.8) & tex.mask
+    skin_rgb = np.median(img[seen], axis=0) / 255.0 if seen.sum() > 500 else np.array(hex_to_rgb(skin_hex))
+    skin = srgb_to_lab(np.asarray(skin_rgb, dtype=np.float64)[None])[0]
     # the palette's skin: near the skin's hue and chroma, not too dark or too light
-    score = np.linalg.norm((pal_lab - skin)[:, 1:], axis=1) + 0.5 * np.abs(pal_lab[:, 0] - skin[0])
+    # (lightness weighs most: a palette must not lighten or darken a person's skin)
+    score = np.linalg.norm((pal_lab - skin)[:, 1:], axis=1) + 1.5 * np.abs(pal_lab[:, 0] - skin[0])
     shift = pal_lab[np.argmin(score)] - skin
     choice = np.argmin((((centres + shift)[:, None, :] - pal_lab[None]) ** 2).sum(-1), axis=1)
     flat = lab_to_srgb(pal_lab[choice])[label].reshape(img.shape)
