@@ -98,7 +98,7 @@ def cmd_render(args) -> int:
 def cmd_eval(args) -> int:
     from .evaluation import run_eval
     summary = run_eval(Path(args.photos), Path(args.labels) if args.labels else None, Path(args.output),
-                       size=args.size, force=args.force, limit=args.limit)
+                       size=args.size, force=args.force, limit=args.limit, texture=args.texture)
     print(json.dumps(summary))
     return 0
 
@@ -216,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a stylized portrait whose geometric exaggeration to apply (style 'exemplar')")
     g.add_argument("--look", choices=LOOK_CHOICES, default="toon")
     g.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
-                   help="head texture: auto (identity: from the photo; styles: palette-stylized), "
-                        "none, photo, fast")
+                   help="head texture: auto (identity: none; styles: palette-stylized), none, "
+                        "photo (projected from the photo), fast (palette-stylized)")
     g.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
     g.add_argument("--blend", action="store_true", help="also save avatar.blend")
     g.add_argument("--glb", action="store_true", help="also export avatar.glb")
@@ -283,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True, help="folder for bundles, sheet and metrics")
     e.add_argument("--size", type=int, default=512)
     e.add_argument("--limit", type=int, default=0, help="only the first N photos")
+    e.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
+                   help="head texture mode of the generated avatars (default auto)")
     e.add_argument("--force", action="store_true", help="replace an existing output folder")
     e.set_defaults(func=cmd_eval)
     return ap

@@ -36,7 +36,7 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 512,
-             force: bool = False, limit: int = 0) -> dict:
+             force: bool = False, limit: int = 0, texture: str = "auto") -> dict:
     if not photos_dir.is_dir():
         raise InputError(f"{photos_dir}: not a folder of photos")
     photos = sorted(p for p in photos_dir.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
@@ -57,7 +57,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         t = time.perf_counter()
         row = EvalRow(photo.name, ok=False, labels=labels.get(photo.name, {}))
         try:
-            analysis = backend.analyze(photo)
+            analysis = backend.analyze(photo, texture=texture)
             writer.write(analysis, out / "bundles" / photo.stem, force=True)
             row.ok = True
             row.predicted = analysis.avatar.to_dict()

@@ -46,7 +46,7 @@ def main() -> None:
         row = [_tile(Image.open(photo), "photo")]
         for style, label in (("identity", "photo texture"), ("cartoon", "cartoon, fast palette"),
                              ("chibi", "chibi, fast palette")):
-            a = backend.analyze(photo, style=style)
+            a = backend.analyze(photo, style=style, texture="photo" if style == "identity" else "auto")
             out = writer.write(a, tmp / f"{name}_{style}", force=True)
             if style == "identity":
                 row.append(_tile(Image.open(out / "texture.png").crop(FACE_ISLAND), "projected texture (UV)"))

@@ -55,6 +55,13 @@ class BatchSettings:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    def _makes_texture(self) -> bool:
+        from inference.styles import load_style
+        from inference.texture import preset_palette
+        if self.texture in ("photo", "fast"):
+            return True
+        return self.texture == "auto" and (self.style == "exemplar" or preset_palette(load_style(self.style)) is not None)
+
     def expected_files(self) -> list[str]:
         """The files a complete bundle for these settings holds."""
         files = ["avatar.json", "render.png", "report.json", "deformation.npy", "thumb.jpg", JOB_FILE]
@@ -63,7 +70,7 @@ class BatchSettings:
         if "turntable" in self.views:
             files += [f"turntable_{i:03d}.png" for i in range(TURNTABLE_FRAMES)]
         files += [f"avatar.{e}" for e in self.exports]
-        if self.texture != "none":
+        if self._makes_texture():
             files.append("texture.png")
         return files
 

@@ -115,7 +115,8 @@ def test_bad_palettes_modes_and_strengths_fail_clearly(observed):
     from inference.styles import load_style
     with pytest.raises(UserError, match="unknown texture mode"):
         texture_plan("glossy", load_style("identity"))
-    assert texture_plan("auto", load_style("identity"))[1] is None          # identity: the photo
+    assert texture_plan("auto", load_style("identity"))[0] is False         # identity: flat colours
+    assert texture_plan("photo", load_style("identity"))[:2] == (True, None)
     assert texture_plan("auto", load_style("cartoon"))[1] is not None       # presets: their palette
 
 
