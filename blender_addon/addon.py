@@ -58,6 +58,15 @@ def active_avatar(context) -> bpy.types.Collection | None:
     return None
 
 
+def target_avatar(context, name: str = "") -> bpy.types.Collection:
+    """The avatar collection ``name``, or the active avatar; UserError when there is none."""
+    coll = bpy.data.collections.get(name) if name else active_avatar(context)
+    if coll is None or PROP not in coll:
+        raise UserError(f"no photo2avatar avatar named {name!r}" if name else
+                        "no avatar: add or select a photo2avatar avatar first")
+    return coll
+
+
 def _built(objs) -> None:
     edit_props.sync_from_avatar(objs.collection)
     bpy.context.view_layer.objects.active = objs.armature
@@ -133,9 +142,7 @@ class P2A_OT_save_avatar(bpy.types.Operator):
         from .avatar_build import find_avatar
 
         def run():
-            coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
-            if coll is None or PROP not in coll:
-                raise UserError(f"no photo2avatar avatar named {self.collection!r}")
+            coll = target_avatar(context, self.collection)
             path = Path(bpy.path.abspath(self.filepath))
             save_avatar(find_avatar(coll).avatar(), path)
             self.report({"INFO"}, f"saved {path}")
@@ -277,12 +284,6 @@ class P2A_OT_retarget(bpy.types.Operator):
     _job = None
     _coll = None
 
-    def _avatar_collection(self, context):
-        coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
-        if coll is None or PROP not in coll:
-            raise UserError("no avatar to retarget onto: add or select a photo2avatar avatar first")
-        return coll
-
     def _finish(self, context, track):
         from inference.expression_track import load_gains
         from .avatar_build import find_avatar
@@ -302,7 +303,7 @@ class P2A_OT_retarget(bpy.types.Operator):
             from inference.name_mapping import load_table
             from .avatar_build import find_avatar
             from .retarget import track_from_shape_keys
-            self._coll = self._avatar_collection(context)
+            self._coll = target_avatar(context, self.collection)
             if self.source_kind == "CSV":
                 return self._finish(context, read_live_link_csv(bpy.path.abspath(self.filepath)))
             if self.source_kind == "OBJECT":
@@ -510,13 +511,12 @@ class P2A_OT_bake_style(bpy.types.Operator):
     def execute(self, context):
         from .avatar_build import find_avatar
         from .style_apply import bake_style
-        coll = bpy.data.collections.get(self.collection) if self.collection else active_avatar(context)
-        if coll is None or PROP not in coll:
-            self.report({"ERROR"}, f"no photo2avatar avatar named {self.collection!r}")
-            return {"CANCELLED"}
-        bake_style(find_avatar(coll))
-        self.report({"INFO"}, f"baked the style of {coll.name}")
-        return {"FINISHED"}
+        def run():
+            coll = target_avatar(context, self.collection)
+            bake_style(find_avatar(coll))
+            self.report({"INFO"}, f"baked the style of {coll.name}")
+            return {"FINISHED"}
+        return _report_errors(self, run)
 
 
 class P2A_PT_expression(_EditPanel):

@@ -203,6 +203,19 @@ def cmd_retarget(args) -> int:
     return 0
 
 
+def _add_avatar_options(p: argparse.ArgumentParser) -> None:
+    """Style, look, texture and render size: shared by generate and batch."""
+    p.add_argument("--style", default="identity",
+                   help="style preset: identity, cartoon, chibi, caricature (default identity)")
+    p.add_argument("--style-image", default=None, metavar="PATH",
+                   help="a stylized portrait whose geometric exaggeration and palette to apply (style 'exemplar')")
+    p.add_argument("--look", choices=LOOK_CHOICES, default="toon")
+    p.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
+                   help="head texture: auto (identity: none; styles: palette-stylized), none, "
+                        "photo (projected from the photo), fast (palette-stylized)")
+    p.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="photo2avatar", description="Face photo to rigged 3D avatar.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -210,15 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="photo -> avatar bundle")
     g.add_argument("photo", help="a face photo (JPEG, PNG, ...)")
     g.add_argument("-o", "--output", required=True, help="bundle folder to create")
-    g.add_argument("--style", default="identity",
-                   help="style preset: identity, cartoon, chibi, caricature (default identity)")
-    g.add_argument("--style-image", default=None, metavar="PATH",
-                   help="a stylized portrait whose geometric exaggeration to apply (style 'exemplar')")
-    g.add_argument("--look", choices=LOOK_CHOICES, default="toon")
-    g.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
-                   help="head texture: auto (identity: none; styles: palette-stylized), none, "
-                        "photo (projected from the photo), fast (palette-stylized)")
-    g.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    _add_avatar_options(g)
     g.add_argument("--blend", action="store_true", help="also save avatar.blend")
     g.add_argument("--glb", action="store_true", help="also export avatar.glb")
     g.add_argument("--force", action="store_true", help="replace an existing bundle")
@@ -258,13 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="a folder of photos -> bundles, renders, exports, index.html")
     b.add_argument("photos", help="folder of photos (searched recursively)")
     b.add_argument("-o", "--output", required=True, help="output folder (reruns resume in it)")
-    b.add_argument("--style", default="identity",
-                   help="style preset: identity, cartoon, chibi, caricature (default identity)")
-    b.add_argument("--style-image", default=None, metavar="PATH",
-                   help="a stylized portrait whose geometric exaggeration to apply to every avatar")
-    b.add_argument("--look", choices=LOOK_CHOICES, default="toon")
-    b.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto", help="head texture mode (default auto)")
-    b.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    _add_avatar_options(b)
     b.add_argument("--render", type=_csv_choices(VIEW_CHOICES, "render view"), default=("front",),
                    help="comma list of front,three-quarter,turntable (default front)")
     b.add_argument("--export", type=_csv_choices(("blend", "glb"), "export"), default=(),

@@ -15,7 +15,9 @@ from blender_addon.environment import contain_caches  # noqa: E402
 contain_caches()
 
 import bpy  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from sheet import grid, tile  # noqa: E402
 
 from blender_addon.avatar_build import build_avatar, update_avatar  # noqa: E402
 from blender_addon.render import render_avatar  # noqa: E402
@@ -24,15 +26,6 @@ from inference.pipeline import Backend  # noqa: E402
 OUT = ROOT / "docs" / "images" / "styles_sheet.png"
 PHOTO = ROOT / "samples" / "photos" / "person_02.jpg"
 TILE = 256
-
-
-def _tile(path: Path, label: str) -> Image.Image:
-    im = Image.open(path).convert("RGB")
-    im.thumbnail((TILE, TILE))
-    canvas = Image.new("RGB", (TILE, TILE + 22), "white")
-    canvas.paste(im, ((TILE - im.width) // 2, 0))
-    ImageDraw.Draw(canvas).text((6, TILE + 4), label, fill="black")
-    return canvas
 
 
 def main() -> None:
@@ -46,14 +39,14 @@ def main() -> None:
     def shot(avatar, name, label):
         update_avatar(objs, avatar)
         (p,) = render_avatar(objs, tmp / f"{name}.png", size=TILE)
-        return _tile(p, label)
+        return tile(Image.open(p), label)
 
-    rows = [[_tile(PHOTO, "photo")]]
+    rows = [[tile(Image.open(PHOTO), "photo")]]
     for style in ("identity", "cartoon", "chibi", "caricature"):
         a = base.copy()
         a.style = {"name": style, "strength": 1.0}
         rows[0].append(shot(a, style, style))
-    rows.append([_tile(PHOTO, "chibi strength:")])
+    rows.append([tile(Image.open(PHOTO), "chibi strength:")])
     for s in (0.0, 0.5, 1.0, 1.5):
         a = base.copy()
         a.style = {"name": "chibi", "strength": s}
@@ -63,15 +56,10 @@ def main() -> None:
         img = ROOT / "samples" / "styles" / f"style_0{i}.jpg"
         a = base.copy()
         a.style = {"name": "exemplar", "strength": 1.0, "exemplar": backend.exemplar(img)}
-        rows[2] += [_tile(img, f"style image {img.name}"), shot(a, f"ex{i}", "exemplar, strength 1")]
+        rows[2] += [tile(Image.open(img), f"style image {img.name}"), shot(a, f"ex{i}", "exemplar, strength 1")]
         a.style["strength"] = 2.0
         rows[2].append(shot(a, f"ex{i}_2", "exemplar, strength 2"))
-    width = max(len(r) for r in rows) * TILE
-    sheet = Image.new("RGB", (width, len(rows) * (TILE + 22)), "white")
-    for y, row in enumerate(rows):
-        for x, im in enumerate(row):
-            sheet.paste(im, (x * TILE, y * (TILE + 22)))
-    sheet.save(OUT)
+    grid(rows).save(OUT)
     print(OUT)
 
 

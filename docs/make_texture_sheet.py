@@ -16,7 +16,9 @@ from blender_addon.environment import contain_caches  # noqa: E402
 contain_caches()
 
 import bpy  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from sheet import grid, tile  # noqa: E402
 
 from blender_addon.bundle import BundleWriter  # noqa: E402
 from inference.pipeline import Backend  # noqa: E402
@@ -24,15 +26,6 @@ from inference.pipeline import Backend  # noqa: E402
 OUT = ROOT / "docs" / "images" / "texture_sheet.png"
 TILE = 256
 FACE_ISLAND = (600, 330, 1020, 700)     # the face's region of MakeHuman's UV map (texels)
-
-
-def _tile(im: Image.Image, label: str) -> Image.Image:
-    im = im.convert("RGB")
-    im.thumbnail((TILE, TILE))
-    canvas = Image.new("RGB", (TILE, TILE + 22), "white")
-    canvas.paste(im, ((TILE - im.width) // 2, (TILE - im.height) // 2))
-    ImageDraw.Draw(canvas).text((6, TILE + 4), label, fill="black")
-    return canvas
 
 
 def main() -> None:
@@ -43,20 +36,16 @@ def main() -> None:
     rows = []
     for name in ("person_02", "person_07", "person_10"):
         photo = ROOT / "samples" / "photos" / f"{name}.jpg"
-        row = [_tile(Image.open(photo), "photo")]
+        row = [tile(Image.open(photo), "photo")]
         for style, label in (("identity", "photo texture"), ("cartoon", "cartoon, fast palette"),
                              ("chibi", "chibi, fast palette")):
             a = backend.analyze(photo, style=style, texture="photo" if style == "identity" else "auto")
             out = writer.write(a, tmp / f"{name}_{style}", force=True)
             if style == "identity":
-                row.append(_tile(Image.open(out / "texture.png").crop(FACE_ISLAND), "projected texture (UV)"))
-            row.append(_tile(Image.open(out / "render.png"), label))
+                row.append(tile(Image.open(out / "texture.png").crop(FACE_ISLAND), "projected texture (UV)"))
+            row.append(tile(Image.open(out / "render.png"), label))
         rows.append(row)
-    sheet = Image.new("RGB", (len(rows[0]) * TILE, len(rows) * (TILE + 22)), "white")
-    for y, row in enumerate(rows):
-        for x, im in enumerate(row):
-            sheet.paste(im, (x * TILE, y * (TILE + 22)))
-    sheet.save(OUT)
+    grid(rows).save(OUT)
     print(OUT)
 
 

@@ -105,68 +105,70 @@ def serve() -> int:
             channel.send(id=rid, event="ok")
         elif op == "ping":
             channel.send(id=rid, event="pong")
-        elif op == "analyze":
+        elif op in ("analyze", "track"):
             with lock:
                 if rid in cancelled:
                     cancelled.discard(rid)
                     channel.send(id=rid, event="cancelled")
                     continue
-
-            def progress(fraction: float, message: str, rid=rid) -> None:
-                with lock:
-                    if rid in cancelled:
-                        raise Cancelled()
-                channel.send(id=rid, event="progress", fraction=round(fraction, 3), message=message)
-            try:
-                photo = msg.get("photo")
-                if not isinstance(photo, str) or not photo:
-                    raise _usage("analyze needs 'photo': the path of a photo file")
-                a = backend.analyze(photo, style=str(msg.get("style", "identity")), progress=progress,
-                                    style_image=msg.get("style_image") or None,
-                                    texture=str(msg.get("texture", "auto")))
-                extra = {}
-                if a.deformation is not None:      # head offsets at strength 1 (Blender has no SciPy)
-                    extra["deformation"] = np.round(a.deformation, 6).ravel().tolist()
-                if a.texture is not None:          # the head texture as a base64 PNG
-                    extra["texture_png"] = _png_base64(a.texture)
-                channel.send(id=rid, event="result", avatar=a.avatar.to_dict(), report=a.report, **extra)
-            except Cancelled:
-                channel.send(id=rid, event="cancelled")
-            except UserError as e:
-                channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
-            except Exception as e:       # a bug: report it, keep serving
-                import traceback
-                traceback.print_exc()
-                channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
-                             code=1)
-            finally:
-                with lock:
-                    cancelled.discard(rid)
-        elif op == "track":
-            def frames_done(i: int, total: int, rid=rid) -> None:
-                with lock:
-                    if rid in cancelled:
-                        raise Cancelled()
-                channel.send(id=rid, event="progress", fraction=round(i / total, 3) if total else 0.0,
-                             message=f"frame {i}" + (f" of {total}" if total else ""))
-            try:
-                from inference.expression_solve import track_from_frames
-                track = track_from_frames(str(msg.get("source", "")), msg.get("shape") or {}, progress=frames_done)
-                channel.send(id=rid, event="result", track=track.to_dict(), missing_frames=track.missing_frames)
-            except Cancelled:
-                channel.send(id=rid, event="cancelled")
-            except UserError as e:
-                channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
-                             code=1)
-            finally:
-                with lock:
-                    cancelled.discard(rid)
+            _run_job(channel, rid, lock, cancelled, lambda: _JOBS[op](backend, msg, channel, rid, lock, cancelled))
         else:
             channel.send(id=rid, event="error", message=f"unknown op {op!r}", code=2)
+
+
+def _checkpoint(channel, rid, lock, cancelled, fraction: float, message: str) -> None:
+    """Between stages: stop if the client cancelled, else report progress."""
+    with lock:
+        if rid in cancelled:
+            raise Cancelled()
+    channel.send(id=rid, event="progress", fraction=round(fraction, 3), message=message)
+
+
+def _analyze(backend, msg, channel, rid, lock, cancelled) -> dict:
+    photo = msg.get("photo")
+    if not isinstance(photo, str) or not photo:
+        raise _usage("analyze needs 'photo': the path of a photo file")
+    a = backend.analyze(photo, style=str(msg.get("style", "identity")),
+                        progress=lambda f, m: _checkpoint(channel, rid, lock, cancelled, f, m),
+                        style_image=msg.get("style_image") or None, texture=str(msg.get("texture", "auto")))
+    out = {"avatar": a.avatar.to_dict(), "report": a.report}
+    if a.deformation is not None:          # head offsets at strength 1 (Blender has no SciPy)
+        out["deformation"] = np.round(a.deformation, 6).ravel().tolist()
+    if a.texture is not None:              # the head texture as a base64 PNG
+        out["texture_png"] = _png_base64(a.texture)
+    return out
+
+
+def _track(backend, msg, channel, rid, lock, cancelled) -> dict:
+    from inference.expression_solve import track_from_frames
+
+    def frames_done(i: int, total: int) -> None:
+        _checkpoint(channel, rid, lock, cancelled, i / total if total else 0.0,
+                    f"frame {i}" + (f" of {total}" if total else ""))
+    track = track_from_frames(str(msg.get("source", "")), msg.get("shape") or {}, progress=frames_done)
+    return {"track": track.to_dict(), "missing_frames": track.missing_frames}
+
+
+_JOBS = {"analyze": _analyze, "track": _track}
+
+
+def _run_job(channel, rid, lock, cancelled, job) -> None:
+    """Run one request; it ends with exactly one result, error or cancelled event."""
+    from inference.errors import UserError
+    try:
+        channel.send(id=rid, event="result", **job())
+    except Cancelled:
+        channel.send(id=rid, event="cancelled")
+    except UserError as e:
+        channel.send(id=rid, event="error", message=str(e), code=e.exit_code)
+    except Exception as e:       # a bug: report it, keep serving
+        import traceback
+        traceback.print_exc()
+        channel.send(id=rid, event="error", message=f"internal error in the backend ({type(e).__name__}: {e})",
+                     code=1)
+    finally:
+        with lock:
+            cancelled.discard(rid)
 
 
 def _png_base64(rgb: np.ndarray) -> str:
