@@ -23,7 +23,7 @@ from pathlib import Path
 from inference.errors import InputError, OutputExists, UserError
 
 LOOK_CHOICES = ("toon", "pbr")
-TEXTURE_CHOICES = ("auto", "none", "photo", "fast")
+TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")
 VIEW_CHOICES = ("front", "three-quarter", "turntable")
 ENGINE_CHOICES = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE"}
 SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "samples" / "photos" / "person_01.jpg"
@@ -212,7 +212,8 @@ def _add_avatar_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--look", choices=LOOK_CHOICES, default="toon")
     p.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
                    help="head texture: auto (identity: none; styles: palette-stylized), none, "
-                        "photo (projected from the photo), fast (palette-stylized)")
+                        "photo (projected from the photo), fast (palette-stylized), "
+                        "exemplar (multi-view optimisation toward --style-image; ~20 s)")
     p.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
 
 

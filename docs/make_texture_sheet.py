@@ -1,8 +1,8 @@
 """Regenerate the README's texture figure: ``python docs/make_texture_sheet.py``.
 
 Per photo: the photo, its projected UV texture (the face island), the avatar with that
-texture (identity), and the fast palette-stylized textures of the cartoon and chibi
-presets on their avatars: ``docs/images/texture_sheet.png``.
+texture (identity), the fast palette-stylized textures of the cartoon and chibi presets,
+and the exemplar optimisation toward a woodblock print: ``docs/images/texture_sheet.png``.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from inference.pipeline import Backend  # noqa: E402
 OUT = ROOT / "docs" / "images" / "texture_sheet.png"
 TILE = 256
 FACE_ISLAND = (600, 330, 1020, 700)     # the face's region of MakeHuman's UV map (texels)
+STYLE = ROOT / "samples" / "styles" / "style_02.jpg"
 
 
 def main() -> None:
@@ -38,8 +39,11 @@ def main() -> None:
         photo = ROOT / "samples" / "photos" / f"{name}.jpg"
         row = [tile(Image.open(photo), "photo")]
         for style, label in (("identity", "photo texture"), ("cartoon", "cartoon, fast palette"),
-                             ("chibi", "chibi, fast palette")):
-            a = backend.analyze(photo, style=style, texture="photo" if style == "identity" else "auto")
+                             ("chibi", "chibi, fast palette"), ("exemplar", "exemplar texture (style_02)")):
+            kw = {"texture": "photo"} if style == "identity" else {}
+            if style == "exemplar":
+                kw = {"texture": "exemplar", "style_image": STYLE}
+            a = backend.analyze(photo, style=style, **kw)
             out = writer.write(a, tmp / f"{name}_{style}", force=True)
             if style == "identity":
                 row.append(tile(Image.open(out / "texture.png").crop(FACE_ISLAND), "projected texture (UV)"))

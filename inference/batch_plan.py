@@ -44,6 +44,8 @@ class BatchSettings:
         bad = [e for e in self.exports if e not in EXPORTS]
         if bad:
             raise UserError(f"unknown export {bad[0]!r} (choose from {', '.join(EXPORTS)})")
+        if self.texture == "exemplar":
+            raise UserError("--texture exemplar is for single avatars (generate): ~20 s each")
         if self.texture not in ("auto", "none", "photo", "fast"):
             raise UserError(f"unknown texture mode {self.texture!r} (choose from auto, none, photo, fast)")
         if not 64 <= self.size <= 4096:

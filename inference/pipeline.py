@@ -149,11 +149,23 @@ class Backend:
             from inference.styles import load_style
             from inference.texture import project_photo, stylize_texture, texture_plan
             pal = av.style.get("exemplar", {}).get("palette") if style == "exemplar" else None
-            project, palette, strength = texture_plan(texture, load_style(style), pal)
+            if texture == "exemplar" and style_image is None:
+                raise InputError("--texture exemplar needs a style image (--style-image)")
+            project, palette, strength = texture_plan("photo" if texture == "exemplar" else texture,
+                                                      load_style(style), pal)
             if project:
                 tex = project_photo(photo.rgb, fit, av.shape, av.colors["skin"], av.assets)
                 tex_rgb = tex.rgb if palette is None else stylize_texture(tex, palette, av.colors["skin"], strength)
-                report["texture"] = {"mode": "photo" if palette is None else "fast",
+                mode = "photo" if palette is None else "fast"
+                if texture == "exemplar":
+                    from inference.photo_io import load_photo as _load
+                    from inference.texture_exemplar import stylize_exemplar
+                    from rigs.catalogue import target_weights
+                    from rigs.rig_asset import load_rig
+                    verts = load_rig().deformed(target_weights(av.shape)) + st.all * av.style["strength"]
+                    tex_rgb = stylize_exemplar(tex.rgb, verts, _load(style_image).rgb)
+                    mode = "exemplar"
+                report["texture"] = {"mode": mode,
                                      "photo_coverage": round(float((tex.weight > 0.5).sum() / tex.mask.sum()), 3)}
         if deformation is not None:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}

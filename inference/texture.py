@@ -413,7 +413,7 @@ def stylize_texture(tex: Texture, palette: np.ndarray, skin_hex: str, strength: 
     return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-TEXTURE_MODES = ("auto", "none", "photo", "fast")
+TEXTURE_MODES = ("auto", "none", "photo", "fast")   # and "exemplar" (inference.texture_exemplar)
 
 
 def texture_plan(mode: str, style, exemplar_palette: list[str] | None = None):

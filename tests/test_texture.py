@@ -140,3 +140,23 @@ def test_bundle_carries_the_texture_and_the_skin_material_uses_it(tmp_path, scen
     run = subprocess.run([sys.executable, "-m", "blender_addon.cli", "generate", PHOTOS / "person_05.jpg",
                           "-o", tmp_path / "n", "--texture", "none", "-q"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and not (tmp_path / "n" / "texture.png").exists()
+
+
+def test_exemplar_texture_optimisation_is_deterministic_and_moves_toward_the_style(observed):
+    from inference.texture_exemplar import stylize_exemplar
+    from rigs.catalogue import target_weights
+    from rigs.rig_asset import load_rig
+    photo, obs, fit = observed["person_02"]
+    tex = project_photo(photo.rgb, fit, fit.shape, "#a07060", size=256)
+    verts = load_rig().deformed(target_weights(fit.shape))
+    style = np.zeros((96, 96, 3), np.uint8)
+    style[..., 1] = 200                                      # a flat green "painting"
+    kw = dict(iterations=30, seed=1, opt_size=128, view_size=64)
+    a = stylize_exemplar(tex.rgb, verts, style, **kw)
+    b = stylize_exemplar(tex.rgb, verts, style, **kw)
+    assert np.array_equal(a, b)
+    seen = tex.mask & (tex.weight > 0.5)
+    green = lambda img: (img[seen][:, 1].astype(float) - img[seen][:, [0, 2]].mean(1)).mean()  # noqa: E731
+    assert green(a) > green(tex.rgb) + 2                     # the visible skin turned greener
+    with pytest.raises(UserError, match="at least 32x32"):
+        stylize_exemplar(tex.rgb, verts, np.zeros((8, 8, 3), np.uint8), **kw)
