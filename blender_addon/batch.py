@@ -28,7 +28,7 @@ from inference.avatar import write_text_atomic
 from inference.batch_plan import (JOB_FILE, PHOTO_SUFFIXES, BatchSettings, JobResult, PhotoEntry, bundle_complete,
                                   find_photos, hash_file, job_key, versions)
 from inference.bundle_io import recover_interrupted, write_bundle_files
-from inference.errors import InputError, UserError
+from inference.errors import InputError, UsageError, UserError
 
 BATCH_INCOMPLETE = 8     # exit code: the batch finished, some photos failed
 THUMB_SIDE = 256
@@ -260,7 +260,7 @@ def run_batch(photos_dir, out_dir, settings: BatchSettings = BatchSettings(), wo
     if not photos_dir.is_dir():
         raise InputError(f"{photos_dir}: no such folder")
     if workers < 1:
-        raise UserError(f"--workers must be at least 1 (got {workers})")
+        raise UsageError(f"--workers must be at least 1 (got {workers})")
     avatars, failed_dir = out / "avatars", out / "failed"
     entries = [e for e in find_photos(photos_dir, exclude=out)
                if avatars.resolve() not in e.path.resolve().parents]

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from inference.errors import InputError, OutputExists, UserError
+from inference.errors import InputError, OutputExists, UsageError, UserError
 
 LOOK_CHOICES = ("toon", "pbr")
 TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")
@@ -160,12 +160,12 @@ def read_track(source: Path, shape: dict, source_object: str | None = None, mapp
         try:
             table = load_table(mapping)
         except (OSError, ValueError) as e:
-            raise UserError(f"{mapping}: {e}") from None
+            raise InputError(f"{mapping}: {e}") from None
     if source.suffix.lower() == ".blend":
         import bpy
         from .retarget import track_from_shape_keys
         if not source_object:
-            raise UserError("a .blend source needs --source-object NAME (the object whose shape keys move)")
+            raise UsageError("a .blend source needs --source-object NAME (the object whose shape keys move)")
         if not source.is_file():
             raise InputError(f"{source}: no such file")
         bpy.ops.wm.open_mainfile(filepath=str(source), load_ui=False)
@@ -192,7 +192,7 @@ def cmd_retarget(args) -> int:
     gain, offset = load_gains(args.gains) if args.gains else ({}, {})
     track = read_track(Path(args.source), avatar.shape, args.source_object, args.mapping)
     if args.neutral_frame is not None and not 0 <= args.neutral_frame < track.n_frames:
-        raise UserError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
+        raise UsageError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
     track = track.calibrated(args.neutral_frame, gain, offset).filtered(args.smoothing)
     scene = _fresh_scene()
     scene.render.fps = args.fps

@@ -37,7 +37,7 @@ class BatchSettings:
     texture: str = "auto"
 
     def __post_init__(self):
-        from inference.errors import UserError
+        from inference.errors import UsageError as UserError
         bad = [v for v in self.views if v not in VIEWS]
         if bad:
             raise UserError(f"unknown render view {bad[0]!r} (choose from {', '.join(VIEWS)})")

@@ -5,8 +5,9 @@ to stderr and exits with ``exit_code``; anything else is a bug and keeps its tra
 """
 from __future__ import annotations
 
-# exit code -> meaning; 1 is left to unexpected failures, 2 to argparse usage errors
+# exit code -> meaning; 1 is left to unexpected failures
 EXIT_CODES = {
+    2: "usage: options that do not go together or are out of range",
     3: "invalid avatar.json or avatar values",
     4: "input file missing or unreadable",
     5: "output already exists (use --force)",
@@ -19,6 +20,11 @@ EXIT_CODES = {
 class UserError(Exception):
     """A failure caused by the input or the environment, explained in one line."""
     exit_code = 1
+
+
+class UsageError(UserError):
+    """Options that do not go together or are out of range (argparse's own code)."""
+    exit_code = 2
 
 
 class InvalidAvatar(UserError):

@@ -218,7 +218,7 @@ def test_retarget_cli_from_a_blend_with_gains(scene, tmp_path):
     bpy.context.scene.frame_set(bpy.context.scene.frame_end)
     assert head.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(0.6, abs=0.02)
     r = subprocess.run(cmd + ["--force"], capture_output=True, text=True, timeout=300)
-    assert r.returncode != 0 and "--source-object" in r.stderr
+    assert r.returncode == 2 and "--source-object" in r.stderr
     (tmp_path / "bad.json").write_text('{"notAChannel": 2}')
     r = subprocess.run(cmd + ["--force", "--source-object", "OtherRig", "--gains", str(tmp_path / "bad.json")],
                        capture_output=True, text=True, timeout=300)
