@@ -33,6 +33,7 @@ N_VIEWS = 16
 N_SAMPLES = 1024         # feature vectors per image for the style and content terms
 CONTENT_WEIGHT = 6.0
 PYRAMID_LEVELS = 6       # 512, 256, ... 16 texels
+TV_WEIGHT = 20.0         # total variation of the change: paint areas, not per-texel speckle
 COLOR_WEIGHT = 3.0       # colour hypercolumn scale (the moments see it; the REMD uses RGB distance)
 
 
@@ -169,10 +170,12 @@ def stylize_exemplar(texture_rgb: np.ndarray, verts: np.ndarray, style_rgb: np.n
     levels = [torch.zeros(1, 3, opt_size >> k, opt_size >> k, requires_grad=True)
               for k in range(PYRAMID_LEVELS) if opt_size >> k >= 8]
 
+    def residual():
+        return sum(F.interpolate(p, size=(opt_size, opt_size), mode="bilinear", align_corners=False)
+                   if p.shape[-1] != opt_size else p for p in levels)
+
     def texture():
-        r = sum(F.interpolate(p, size=(opt_size, opt_size), mode="bilinear", align_corners=False)
-                if p.shape[-1] != opt_size else p for p in levels)
-        return (tex0 + r).clamp(0, 1)
+        return (tex0 + residual()).clamp(0, 1)
     opt = torch.optim.Adam(levels, lr=0.004)
     grids = [torch.from_numpy(v.grid)[None] for v in views]
     masks = [torch.from_numpy(v.mask) for v in views]
@@ -186,7 +189,10 @@ def stylize_exemplar(texture_rgb: np.ndarray, verts: np.ndarray, style_rgb: np.n
             content = _hypercolumns(feat(F.grid_sample(tex0, grids[k], align_corners=False)), xy)
         render = F.grid_sample(texture(), grids[k], align_corners=False)
         cols = _hypercolumns(feat(render), xy)
-        loss = (CONTENT_WEIGHT * _content_loss(cols, content) + _style_loss(cols, style_cols)) / (1 + CONTENT_WEIGHT)
+        r = residual()
+        tv = (r[..., 1:, :] - r[..., :-1, :]).abs().mean() + (r[..., :, 1:] - r[..., :, :-1]).abs().mean()
+        loss = (CONTENT_WEIGHT * _content_loss(cols, content) + _style_loss(cols, style_cols)) / (1 + CONTENT_WEIGHT) \
+            + TV_WEIGHT * tv
         opt.zero_grad()
         loss.backward()
         opt.step()
