@@ -214,3 +214,16 @@ def test_style_picker_lists_the_presets_with_thumbnails(ui):
     names = [i[0] for i in items]
     assert {"identity", "cartoon", "chibi", "caricature"} <= set(names) and "exemplar" not in names
     assert all(len(i) == 5 for i in items)
+
+
+def test_generate_with_a_style_brings_the_deformation_and_the_texture(ui):
+    assert bpy.ops.photo2avatar.generate(filepath=str(PHOTOS / "person_06.jpg"), style="cartoon") == {"FINISHED"}
+    (coll,) = _avatars()
+    objs = find_avatar(coll)
+    assert "style" in objs.head.data.shape_keys.key_blocks
+    skin = next(m for m in objs.head.data.materials if m.get("photo2avatar_slot") == "skin")
+    img = skin.node_tree.nodes["texture:skin"].image
+    assert img is not None and tuple(img.size) == (1024, 1024)
+    px = np.empty(1024 * 1024 * 4, np.float32)
+    img.pixels.foreach_get(px)
+    assert px.reshape(-1, 4)[:, :3].std() > 0.02          # a real texture, not a flat fill
