@@ -88,11 +88,32 @@ def cmd_render(args) -> int:
     avatar = load_avatar(args.avatar)
     _fresh_scene()
     objs = build_avatar(avatar, look=args.look)
+    _apply_bundle_texture(objs, avatar, Path(args.avatar).parent, args.texture_file)
     files = render_avatar(objs, out, size=args.size, engine=ENGINE_CHOICES[args.engine],
                           view=args.view, transparent=args.transparent)
     for f in files:
         print(f)
     return 0
+
+
+def _apply_bundle_texture(objs, avatar, bundle: Path, texture_file: str | None) -> None:
+    """Put the bundle's texture.png (or ``texture_file``; ``none`` for no texture) on the
+    head, so a re-render of an edited avatar.json matches the bundle's look."""
+    if texture_file == "none":
+        return
+    path = Path(texture_file) if texture_file else bundle / "texture.png"
+    if not path.is_file():
+        if texture_file:
+            raise InputError(f"{path}: no such texture file")
+        return
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+    from .looks import set_texture
+    try:
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+    except (OSError, UnidentifiedImageError) as e:
+        raise InputError(f"{path}: not a readable image ({e})") from None
+    set_texture(objs, rgb, avatar)
 
 
 def cmd_eval(args) -> int:
@@ -197,6 +218,7 @@ def cmd_retarget(args) -> int:
     scene = _fresh_scene()
     scene.render.fps = args.fps
     objs = build_avatar(avatar)
+    _apply_bundle_texture(objs, avatar, src if src.is_dir() else src.parent, None)
     apply_track(objs, track, fps=args.fps)
     save_blend(out)
     print(out)
@@ -245,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--view", choices=VIEW_CHOICES, default="front")
     r.add_argument("--engine", choices=sorted(ENGINE_CHOICES), default="cycles")
     r.add_argument("--transparent", action="store_true", help="transparent background")
+    r.add_argument("--texture-file", default=None, metavar="PNG",
+                   help="head texture (default: texture.png beside the avatar.json, if any; 'none': no texture)")
     r.add_argument("--force", action="store_true", help="replace an existing file")
     r.set_defaults(func=cmd_render)
 

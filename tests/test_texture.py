@@ -160,3 +160,21 @@ def test_exemplar_texture_optimisation_is_deterministic_and_moves_toward_the_sty
     assert green(a) > green(tex.rgb) + 2                     # the visible skin turned greener
     with pytest.raises(UserError, match="at least 32x32"):
         stylize_exemplar(tex.rgb, verts, np.zeros((8, 8, 3), np.uint8), **kw)
+
+
+def test_rerendering_a_bundle_keeps_its_texture(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "blender_addon.cli", "generate", PHOTOS / "person_04.jpg",
+                          "-o", tmp_path / "b", "--style", "chibi", "-q"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    from PIL import Image
+    cli = [sys.executable, "-m", "blender_addon.cli", "render", tmp_path / "b" / "avatar.json"]
+    with_tex = subprocess.run([*cli, "-o", tmp_path / "a.png"], capture_output=True, text=True, timeout=300)
+    without = subprocess.run([*cli, "-o", tmp_path / "n.png", "--texture-file", "none"], capture_output=True,
+                             text=True, timeout=300)
+    assert with_tex.returncode == 0 and without.returncode == 0, with_tex.stderr + without.stderr
+    a, n, b = (np.asarray(Image.open(p).convert("RGB")).astype(int)
+               for p in (tmp_path / "a.png", tmp_path / "n.png", tmp_path / "b" / "render.png"))
+    assert np.abs(a - b).mean() < np.abs(n - b).mean()      # the bundle's look comes back with its texture
+    bad = subprocess.run([*cli, "-o", tmp_path / "x.png", "--texture-file", tmp_path / "missing.png"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 4 and "no such texture file" in bad.stderr
