@@ -9,7 +9,6 @@ faster than real time at 30 fps.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 import time
 from pathlib import Path

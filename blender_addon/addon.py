@@ -72,6 +72,19 @@ def _built(objs) -> None:
     bpy.context.view_layer.objects.active = objs.armature
 
 
+def _build_new(op, context, avatar, message, name: str = "Avatar"):
+    """Build ``avatar`` (or what the callable returns, errors reported) as a new avatar in
+    the scene, select it and report ``message(collection name)``; the operator's result."""
+    from .avatar_build import build_avatar
+
+    def run():
+        objs = build_avatar(avatar() if callable(avatar) else avatar, context.scene, look=op.look, name=name)
+        _built(objs)
+        op.report({"INFO"}, message(objs.collection.name))
+        return {"FINISHED"}
+    return _report_errors(op, run)
+
+
 class P2A_OT_add_avatar(bpy.types.Operator):
     """Add the default photo2avatar head (rigged, with shape keys and assets)"""
     bl_idname = "photo2avatar.add_avatar"
@@ -81,14 +94,7 @@ class P2A_OT_add_avatar(bpy.types.Operator):
 
     def execute(self, context):
         from inference.avatar import default_avatar
-        from .avatar_build import build_avatar
-
-        def run():
-            objs = build_avatar(default_avatar(), context.scene, look=self.look)
-            _built(objs)
-            self.report({"INFO"}, f"added {objs.collection.name}")
-            return {"FINISHED"}
-        return _report_errors(self, run)
+        return _build_new(self, context, default_avatar, lambda n: f"added {n}")
 
 
 class P2A_OT_load_avatar(bpy.types.Operator):
@@ -106,17 +112,11 @@ class P2A_OT_load_avatar(bpy.types.Operator):
 
     def execute(self, context):
         from inference.avatar import load_avatar
-        from .avatar_build import build_avatar
         from .generate import avatar_name
-
-        def run():
-            objs = build_avatar(load_avatar(self.filepath), context.scene, look=self.look,
-                                name=avatar_name(Path(self.filepath).parent.name if Path(self.filepath).name ==
-                                                 "avatar.json" else self.filepath))
-            _built(objs)
-            self.report({"INFO"}, f"built {objs.collection.name} from {self.filepath}")
-            return {"FINISHED"}
-        return _report_errors(self, run)
+        path = Path(self.filepath)
+        name = avatar_name(path.parent.name if path.name == "avatar.json" else path)
+        return _build_new(self, context, lambda: load_avatar(self.filepath),
+                          lambda n: f"built {n} from {self.filepath}", name=name)
 
 
 class P2A_OT_save_avatar(bpy.types.Operator):
@@ -289,10 +289,8 @@ class P2A_OT_retarget(bpy.types.Operator):
         from .avatar_build import find_avatar
         from .retarget import apply_track
         gain, offset = load_gains(bpy.path.abspath(self.gains)) if self.gains else ({}, {})
-        nf = self.neutral_frame if self.neutral_frame >= 0 else None
-        if nf is not None and nf >= track.n_frames:
-            raise UserError(f"neutral frame {nf} is outside 0..{track.n_frames - 1}")
-        track = track.calibrated(nf, gain, offset).filtered(self.smoothing)
+        track = track.prepared(self.neutral_frame if self.neutral_frame >= 0 else None, gain, offset,
+                               self.smoothing)
         apply_track(find_avatar(self._coll), track)
         self.report({"INFO"}, f"retargeted {track.n_frames} frames onto {self._coll.name}")
         return {"FINISHED"}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from urllib.parse import quote
 
 from inference.avatar import write_text_atomic
 from inference.batch_plan import (JOB_FILE, PHOTO_SUFFIXES, BatchSettings, JobResult, PhotoEntry, bundle_complete,
-                                  find_photos, hash_file, job_key, versions)
+                                  find_photos, hash_file, job_key, read_json, versions)
 from inference.bundle_io import recover_interrupted, write_bundle_files
 from inference.errors import InputError, UsageError, UserError
 
@@ -281,7 +280,7 @@ def run_batch(photos_dir, out_dir, settings: BatchSettings = BatchSettings(), wo
             summary.skipped += 1
             skips.append((e, "complete"))
             continue
-        record = _read_json(failed_dir / f"{e.name}.json")
+        record = read_json(failed_dir / f"{e.name}.json")
         if record and record.get("key") == e.key and not retry_failed:
             summary.skipped_failed += 1
             first = record.get("message", "").splitlines()[:1]
@@ -349,13 +348,6 @@ def _commit(bundle: Path, e: PhotoEntry, r: JobResult, settings: BatchSettings) 
     write_bundle_files(bundle, files, force=True)
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 # -- the contact sheet --
 
 _CSS = """body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
@@ -373,9 +365,9 @@ def write_contact_sheet(path: Path, entries: list[PhotoEntry], avatars: Path, fa
     for e in entries:
         b = avatars / e.name
         link = "avatars/" + quote(e.name)
-        job, avatar = _read_json(b / JOB_FILE), _read_json(b / "avatar.json")
+        job, avatar = read_json(b / JOB_FILE), read_json(b / "avatar.json")
         if job and avatar:
-            report = _read_json(b / "report.json") or {}
+            report = read_json(b / "report.json") or {}
             renders = "".join(f'<img src="{link}/{f}" alt="{f}">' for f in
                               ("render.png", "render_three_quarter.png") if (b / f).exists())
             frames = sorted(p.name for p in b.glob("turntable_*.png"))
@@ -384,7 +376,7 @@ def write_contact_sheet(path: Path, entries: list[PhotoEntry], avatars: Path, fa
             rows.append(f"<tr><td><img src=\"{link}/thumb.jpg\" alt=\"photo\"><br>{esc(e.rel)}</td>"
                         f"<td>{renders}</td><td>{_parameters_html(avatar, report, link, b)}</td></tr>")
         else:
-            rec = _read_json(failed_dir / f"{e.name}.json")
+            rec = read_json(failed_dir / f"{e.name}.json")
             msg = rec["message"].splitlines()[0] if rec else "not made yet"
             rows.append(f'<tr><td>{esc(e.rel)}</td><td class="fail" colspan="2">{esc(msg)}</td></tr>')
     s = summary

@@ -212,9 +212,7 @@ def cmd_retarget(args) -> int:
     avatar = load_avatar(src / "avatar.json" if src.is_dir() else src)
     gain, offset = load_gains(args.gains) if args.gains else ({}, {})
     track = read_track(Path(args.source), avatar.shape, args.source_object, args.mapping)
-    if args.neutral_frame is not None and not 0 <= args.neutral_frame < track.n_frames:
-        raise UsageError(f"--neutral-frame {args.neutral_frame} is outside 0..{track.n_frames - 1}")
-    track = track.calibrated(args.neutral_frame, gain, offset).filtered(args.smoothing)
+    track = track.prepared(args.neutral_frame, gain, offset, args.smoothing)
     scene = _fresh_scene()
     scene.render.fps = args.fps
     objs = build_avatar(avatar)

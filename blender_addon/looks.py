@@ -155,20 +155,28 @@ def _pbr_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.typ
     return mat
 
 
+def _emission_and_clear(nt, color, emission_first: bool):
+    """A node tree of just an Emission of ``color`` mixed with a Transparent BSDF; returns
+    the Mix Shader (its Fac picks the second input: clear if ``emission_first``)."""
+    nt.nodes.clear()
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    emit = nt.nodes.new("ShaderNodeEmission")
+    emit.inputs["Color"].default_value = color
+    clear = nt.nodes.new("ShaderNodeBsdfTransparent")
+    mix = nt.nodes.new("ShaderNodeMixShader")
+    first, second = (emit, clear) if emission_first else (clear, emit)
+    nt.links.new(first.outputs[0], mix.inputs[1])
+    nt.links.new(second.outputs[0], mix.inputs[2])
+    nt.links.new(mix.outputs[0], out.inputs["Surface"])
+    return mix
+
+
 def _outline_material(name: str) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
-    nt.nodes.clear()
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    mix = _emission_and_clear(nt, (0.02, 0.015, 0.015, 1.0), emission_first=True)
     geo = nt.nodes.new("ShaderNodeNewGeometry")
-    ink = nt.nodes.new("ShaderNodeEmission")
-    ink.inputs["Color"].default_value = (0.02, 0.015, 0.015, 1.0)
-    clear = nt.nodes.new("ShaderNodeBsdfTransparent")
-    mix = nt.nodes.new("ShaderNodeMixShader")
-    nt.links.new(geo.outputs["Backfacing"], mix.inputs["Fac"])
-    nt.links.new(ink.outputs[0], mix.inputs[1])
-    nt.links.new(clear.outputs[0], mix.inputs[2])
-    nt.links.new(mix.outputs[0], out.inputs["Surface"])
+    nt.links.new(geo.outputs["Backfacing"], mix.inputs["Fac"])   # ink on front faces only
     mat.diffuse_color = (0.02, 0.015, 0.015, 1.0)
     mat["photo2avatar_slot"] = "outline"
     return mat
@@ -184,16 +192,8 @@ def _lens_material(name: str, look: str) -> bpy.types.Material:
         bsdf.inputs["Roughness"].default_value = 0.02
         bsdf.inputs["IOR"].default_value = 1.1   # thin lens: little refraction
     else:
-        nt.nodes.clear()
-        out = nt.nodes.new("ShaderNodeOutputMaterial")
-        tint = nt.nodes.new("ShaderNodeEmission")
-        tint.inputs["Color"].default_value = (0.85, 0.92, 1.0, 1.0)
-        clear = nt.nodes.new("ShaderNodeBsdfTransparent")
-        mix = nt.nodes.new("ShaderNodeMixShader")
+        mix = _emission_and_clear(nt, (0.85, 0.92, 1.0, 1.0), emission_first=False)
         mix.inputs["Fac"].default_value = 0.12
-        nt.links.new(clear.outputs[0], mix.inputs[1])
-        nt.links.new(tint.outputs[0], mix.inputs[2])
-        nt.links.new(mix.outputs[0], out.inputs["Surface"])
     mat.diffuse_color = (0.85, 0.92, 1.0, 0.15)
     mat["photo2avatar_slot"] = "lens"
     return mat

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 
-import bpy
 import numpy as np
 
 from rigs.arkit import ARKIT_NAMES
@@ -32,19 +31,24 @@ def _state(avatar) -> str:
     return json.dumps({"style": avatar.style, "shape": avatar.shape}, sort_keys=True)
 
 
+def _stored_offsets(objs, rig: HeadRig, verts: np.ndarray) -> np.ndarray | None:
+    """(N, 3) offsets from the head offsets kept on the collection, or None."""
+    from inference.deform import reseat_parts
+    stored = objs.collection.get(OFFSETS_PROP)
+    if stored is None:
+        return None
+    return reseat_parts(rig, verts, np.asarray(stored, dtype=np.float64).reshape(-1, 3))
+
+
 def unit_offsets(objs, avatar, rig: HeadRig, verts: np.ndarray) -> np.ndarray | None:
     """(N, 3) strength-1 offsets of every rig vertex, or None for no geometric style."""
-    from inference.deform import reseat_parts
     from inference.styles import load_style, stylize
     if load_style(avatar.style.get("name", "identity")).is_identity:
         return None
     try:
         st = stylize(avatar, verts)
     except ImportError:           # Blender's own Python (no SciPy): use what the backend sent
-        stored = objs.collection.get(OFFSETS_PROP)
-        if stored is None:
-            return None
-        return reseat_parts(rig, verts, np.asarray(stored, dtype=np.float64).reshape(-1, 3))
+        return _stored_offsets(objs, rig, verts)
     if not st.head.any():
         return None
     objs.collection[OFFSETS_PROP] = st.head.astype(np.float32).ravel().tolist()
@@ -89,10 +93,8 @@ def apply_style(objs, avatar, rig: HeadRig, shaped: np.ndarray, force: bool = Fa
     """Make the objects' style keys match ``avatar``; returns the rest vertices the bones
     should follow (shaped + strength x offsets)."""
     if not force and objs.collection.get(STATE_PROP) == _state(avatar):
-        u = objs.collection.get("photo2avatar_style_cache")
-        if u is None:
-            return shaped
-        return shaped + avatar.style.get("strength", 1.0) * np.asarray(u).reshape(-1, 3)
+        u = _stored_offsets(objs, rig, shaped)
+        return shaped if u is None else shaped + avatar.style.get("strength", 1.0) * u
     u = unit_offsets(objs, avatar, rig, shaped)
     strength = float(avatar.style.get("strength", 1.0))
     for part, obj in objs.parts.items():
@@ -105,10 +107,8 @@ def apply_style(objs, avatar, rig: HeadRig, shaped: np.ndarray, force: bool = Fa
         objs.collection["photo2avatar_expr_carried"] = u is not None
     objs.collection[STATE_PROP] = _state(avatar)
     if u is None:
-        objs.collection.pop("photo2avatar_style_cache", None)
         objs.collection.pop(OFFSETS_PROP, None)
         return shaped
-    objs.collection["photo2avatar_style_cache"] = u.astype(np.float32).ravel().tolist()
     return shaped + strength * u
 
 

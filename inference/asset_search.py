@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.colors import (BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, hair_region,
-                              polygon_mask)
+from inference.colors import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask
 from inference.fit import M_RIG_TO_CAM, FitResult
 from rigs.asset_geometry import vertex_normals
 from rigs.asset_library import load_library
@@ -163,7 +162,6 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     face = polygon_mask(shape_hw, lm[FACE_OVAL], hull=False)
     brow_line = min(lm[BROW_L, 1].min(), lm[BROW_R, 1].min())
     yy = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][0]
-    inner_face = face & (yy > brow_line - 0.15 * iod)
 
     # ---- hair ----
     # hair: person, not skin, close to the measured hair colour (keeps most clothing out);
@@ -172,7 +170,6 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     # light hair (grey, white, blonde) varies more in lightness with shading: wider tolerance
     tol = 22.0 + 0.3 * max(0.0, float(hair_lab[0]) - 40.0)
     p_hair = (person_mask > 0.5) * _sigmoid((dE_skin - 14.0) / 3.0) * _sigmoid((tol - dE_hair) / 4.0)
-    xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][1]
     # The MakeHuman cranium is taller than most real skulls, so pixelwise overlap on the
     # crown says more about skull size than about the hairstyle. Compare instead the
     # share of hair in regions anchored on the face, computed the same way on the

@@ -59,10 +59,9 @@ class BatchSettings:
 
     def _makes_texture(self) -> bool:
         from inference.styles import load_style
-        from inference.texture import preset_palette
-        if self.texture in ("photo", "fast"):
-            return True
-        return self.texture == "auto" and (self.style == "exemplar" or preset_palette(load_style(self.style)) is not None)
+        from inference.texture import texture_plan
+        palette = json.loads(self.exemplar).get("palette") if self.exemplar else None
+        return texture_plan(self.texture, load_style(self.style), palette)[0]
 
     def expected_files(self) -> list[str]:
         """The files a complete bundle for these settings holds."""
@@ -171,15 +170,16 @@ def hash_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_job(bundle: Path) -> dict | None:
+def read_json(path: Path) -> dict | None:
+    """A JSON file's content, or None when it is missing or unreadable."""
     try:
-        return json.loads((bundle / JOB_FILE).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
 def bundle_complete(bundle: Path, key: str, settings: BatchSettings) -> bool:
     """True when ``bundle`` was made for ``key`` and holds every expected file."""
-    job = read_job(bundle)
+    job = read_json(bundle / JOB_FILE)
     return (job is not None and job.get("key") == key
             and all((bundle / f).is_file() for f in settings.expected_files()))

@@ -80,8 +80,9 @@ def _cranium_and_neck(rig: HeadRig, head_ids: np.ndarray, face_handles: np.ndarr
 def uniform_laplacian(n: int, triangles: np.ndarray):
     """(n, n) sparse ``I - D^-1 A`` over the edges of ``triangles`` (local vertex ids)."""
     import scipy.sparse as sp
-    e = np.r_[triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]
-    e = np.unique(np.sort(e, axis=1), axis=0)
+
+    from rigs.deformation_transfer import mesh_edges
+    e = mesh_edges(triangles)
     adj = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])),
                         shape=(n, n)).tocsr()
     deg = np.asarray(adj.sum(1)).ravel()

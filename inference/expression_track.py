@@ -61,6 +61,15 @@ class ExpressionTrack:
         f = lambda d: {k: one_euro(v, rate, min_cutoff) for k, v in d.items()}  # noqa: E731
         return ExpressionTrack(self.times, f(self.weights), f(self.rotations), self.source_fps)
 
+    def prepared(self, neutral_frame: int | None, gain: dict[str, float], offset: dict[str, float],
+                 smoothing: float) -> "ExpressionTrack":
+        """Calibrate, scale per channel and filter, as a retarget does before keying;
+        a neutral frame outside the track is a usage error."""
+        from inference.errors import UsageError
+        if neutral_frame is not None and not 0 <= neutral_frame < self.n_frames:
+            raise UsageError(f"neutral frame {neutral_frame} is outside 0..{self.n_frames - 1}")
+        return self.calibrated(neutral_frame, gain, offset).filtered(smoothing)
+
     def calibrated(self, neutral_frame: int | None = None, gain: dict[str, float] | None = None,
                    offset: dict[str, float] | None = None) -> "ExpressionTrack":
         """Subtract a neutral frame's weights, then ``w * gain + offset``, clipped to [0, 1]."""

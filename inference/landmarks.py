@@ -8,6 +8,7 @@ live here too, so the fitting, the eval and the rig's correspondences agree.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -29,11 +30,19 @@ def quiet_native_stderr():
 
 
 def _edge_vertices(edges) -> np.ndarray:
-    return np.array(sorted({i for e in edges for i in e}))
+    a = np.array(sorted({i for e in edges for i in e}))
+    a.setflags(write=False)
+    return a
 
 
 def landmark_sets() -> dict[str, np.ndarray]:
-    """Named landmark index sets (face oval, eyes, brows, lips, irises, nose)."""
+    """Named landmark index sets (face oval, eyes, brows, lips, irises, nose); a fresh dict
+    over shared read-only arrays (the styles and texture steps ask for it per avatar)."""
+    return dict(_landmark_sets())
+
+
+@functools.lru_cache(maxsize=1)
+def _landmark_sets() -> dict[str, np.ndarray]:
     from mediapipe.python.solutions import face_mesh_connections as c
     return {
         "face_oval": _edge_vertices(c.FACEMESH_FACE_OVAL),

@@ -47,15 +47,16 @@ class Backend:
         self.startup_s = time.perf_counter() - t
 
     def exemplar(self, style_image) -> dict:
-        """A stylized portrait (path) -> ``style.exemplar`` data: its geometric style residual.
+        """A stylized portrait (path or decoded Photo) -> ``style.exemplar`` data: its
+        geometric style as region warps, and its palette.
 
         Raises InputError for an unreadable file and StyleError when no face is found."""
-        from inference.errors import FaceError
-        from inference.photo_io import load_photo
-        from inference.styles import StyleError, exemplar_ops, exemplar_style
         from inference.avatar import rgb_to_hex
+        from inference.errors import FaceError
+        from inference.photo_io import Photo, load_photo
+        from inference.styles import StyleError, exemplar_ops, exemplar_style
         from inference.texture import palette_from_image
-        img = load_photo(style_image)
+        img = style_image if isinstance(style_image, Photo) else load_photo(style_image)
         try:
             obs = self.perceiver.observe(img.rgb)
         except FaceError as e:
@@ -84,6 +85,8 @@ class Backend:
             style = "exemplar"
         if style not in style_names():
             raise InputError(f"unknown style {style!r} (available: {', '.join(style_names())})")
+        if texture == "exemplar" and style_image is None:
+            raise InputError("--texture exemplar needs a style image (--style-image)")
         if style == "exemplar" and style_image is None and exemplar is None:
             raise InputError("the exemplar style needs a style image (--style-image)")
         report = {"timings_s": {}, "warnings": []}
@@ -122,14 +125,20 @@ class Backend:
         av.assets.update(choice.assets)
         av.assets["eyebrows"] = brows
         av.style = {"name": style, "strength": 1.0}
+        style_photo = None
+        if style_image is not None:
+            with step("style_image", 0.92):
+                style_photo = load_photo(style_image)    # once: the texture may need it too
+                if exemplar is None:
+                    av.style["exemplar"] = self.exemplar(style_photo)
         if exemplar is not None:                 # computed once for a whole batch
             av.style["exemplar"] = exemplar
-        elif style_image is not None:
-            with step("style_image", 0.92):
-                av.style["exemplar"] = self.exemplar(style_image)
         with step("style", 0.95):
             from inference.styles import stylize
-            st = stylize(av)
+            from rigs.catalogue import target_weights
+            from rigs.rig_asset import load_rig
+            shaped = load_rig().deformed(target_weights(av.shape))
+            st = stylize(av, shaped)
             deformation = st.head if st.head.any() else None
         av.expression = {}                     # expression normalization: neutral avatar
         av.source = {"photo_sha256": photo.sha256, "version": VERSION, "photo": photo.path.name}
@@ -149,8 +158,6 @@ class Backend:
             from inference.styles import load_style
             from inference.texture import project_photo, stylize_texture, texture_plan
             pal = av.style.get("exemplar", {}).get("palette") if style == "exemplar" else None
-            if texture == "exemplar" and style_image is None:
-                raise InputError("--texture exemplar needs a style image (--style-image)")
             project, palette, strength = texture_plan("photo" if texture == "exemplar" else texture,
                                                       load_style(style), pal)
             if project:
@@ -158,12 +165,9 @@ class Backend:
                 tex_rgb = tex.rgb if palette is None else stylize_texture(tex, palette, av.colors["skin"], strength)
                 mode = "photo" if palette is None else "fast"
                 if texture == "exemplar":
-                    from inference.photo_io import load_photo as _load
                     from inference.texture_exemplar import stylize_exemplar
-                    from rigs.catalogue import target_weights
-                    from rigs.rig_asset import load_rig
-                    verts = load_rig().deformed(target_weights(av.shape)) + st.all * av.style["strength"]
-                    tex_rgb = stylize_exemplar(tex.rgb, verts, _load(style_image).rgb)
+                    verts = shaped + st.all * av.style["strength"]
+                    tex_rgb = stylize_exemplar(tex.rgb, verts, style_photo.rgb)
                     mode = "exemplar"
                 report["texture"] = {"mode": mode,
                                      "photo_coverage": round(float((tex.weight > 0.5).sum() / tex.mask.sum()), 3)}

@@ -82,7 +82,6 @@ def _reader(requests: queue.Queue, cancelled: set, lock: threading.Lock) -> None
 def serve() -> int:
     """Run the server until ``shutdown`` or end of input; returns the exit code."""
     channel = _Channel()
-    from inference.errors import UserError
     from inference.pipeline import VERSION, Backend
     from rigs.catalogue import style_names
 

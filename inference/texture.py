@@ -104,12 +104,7 @@ def head_uv() -> HeadUV:
     from rigs.rig_asset import load_rig
     rig = load_rig()
     part = rig.parts["head"]
-    loops, mats = [], []
-    for f, (s, n) in enumerate(zip(part.loop_start, part.loop_total)):
-        for k in range(1, n - 1):
-            loops.append((s, s + k, s + k + 1))
-            mats.append(part.material[f])
-    loops = np.array(loops)
+    loops, poly = part.triangle_loops
     verts = part.loop_vert[loops].astype(np.int64)
     uv = part.loop_uv[loops].astype(np.float64)
     index = {tuple(sorted(t)): i for i, t in enumerate(verts.tolist())}
@@ -124,7 +119,7 @@ def head_uv() -> HeadUV:
     p = rig.verts[verts]
     n = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
     outward = float(np.sign(np.sum(n * (p.mean(1) - rig.verts[part.vertex_ids].mean(0)))))
-    return HeadUV(verts, uv, np.array(mats), mirror, perm, outward)
+    return HeadUV(verts, uv, part.material[poly], mirror, perm, outward)
 
 
 @functools.lru_cache(maxsize=2)

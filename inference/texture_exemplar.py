@@ -106,7 +106,6 @@ def _hypercolumns(feats, xy):
 
 
 def _cos_dist(a, b):
-    import torch
     a = a / (a.norm(dim=1, keepdim=True) + 1e-6)
     b = b / (b.norm(dim=1, keepdim=True) + 1e-6)
     return 1.0 - a @ b.t()
@@ -119,17 +118,12 @@ def _style_loss(x, y):
     distance of the colours (a cosine alone ignores brightness)."""
     import torch
     c = _cos_dist(x[:, 3:], y[:, 3:]) + torch.cdist(x[:, :3], y[:, :3]) / COLOR_WEIGHT
-    remd = torch_max(c.min(1)[0].mean(), c.min(0)[0].mean())
+    remd = torch.maximum(c.min(1)[0].mean(), c.min(0)[0].mean())
     mx, my = x.mean(0), y.mean(0)
     xc, yc = x - mx, y - my
     cx, cy = xc.t() @ xc / len(x), yc.t() @ yc / len(y)
     moment = (mx - my).abs().mean() + (cx - cy).abs().mean()
     return remd + moment
-
-
-def torch_max(a, b):
-    import torch
-    return torch.maximum(a, b)
 
 
 def _content_loss(x, x0):

@@ -45,13 +45,19 @@ class Part:
         """``loop_vert`` renumbered into this part's local vertex order."""
         return np.searchsorted(self.vertex_ids, self.loop_vert).astype(np.int32)
 
+    @functools.cached_property
+    def triangle_loops(self) -> tuple[np.ndarray, np.ndarray]:
+        """Polygons fanned into triangles: (F, 3) loop indices and (F,) source polygon."""
+        loops, poly = [], []
+        for f, (s, n) in enumerate(zip(self.loop_start, self.loop_total)):
+            for k in range(1, n - 1):
+                loops.append((s, s + k, s + k + 1))
+                poly.append(f)
+        return np.array(loops, dtype=np.int64), np.array(poly, dtype=np.int64)
+
     def triangles(self) -> np.ndarray:
         """(F, 3) asset vertex ids, polygons fanned into triangles."""
-        tris = []
-        for s, n in zip(self.loop_start, self.loop_total):
-            for k in range(1, n - 1):
-                tris.append((self.loop_vert[s], self.loop_vert[s + k], self.loop_vert[s + k + 1]))
-        return np.array(tris, dtype=np.int64)
+        return self.loop_vert[self.triangle_loops[0]].astype(np.int64)
 
 
 class HeadRig:
