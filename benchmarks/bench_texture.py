@@ -42,7 +42,7 @@ def _full_res_reference(tex, palette, skin_hex, levels=5, seed=0):
 
 
 def main() -> None:
-    from inference.fit import fit_landmarks
+    from inference.fit import register_landmarks
     from inference.perception import Perceiver
     from inference.photo_io import load_photo
     from inference.styles import load_style
@@ -56,7 +56,7 @@ def main() -> None:
     for p in sorted((ROOT / "samples" / "photos").glob("*.jpg")):
         photo = load_photo(p)
         obs = perceiver.observe(photo.rgb)
-        fit = fit_landmarks(obs.landmarks)
+        fit = register_landmarks(obs.landmarks)
         t = time.perf_counter()
         tex = project_photo(photo.rgb, fit, fit.shape, "#c09080")
         proj.append(time.perf_counter() - t)

@@ -5,17 +5,25 @@ Model. The rig's landmark points are linear in every blendshape weight (see
 
     X(c) = X0 + sum_k c_k B_k          (478, 3) rig metres, Z up, face toward -Y
 
-and MediaPipe's points ``P`` (pixels, x right, y down, z away from the camera at the
-scale of x) are a scaled orthographic view of them: ``P ~ s R M X(c) + t`` with
-``M: (x, y, z) -> (x, -z, y)`` turning rig axes into camera axes.
+MediaPipe does not read a render of the rig at exactly those points (an offset that
+depends on the hair and brows, and about half of each slider's movement), so the fit
+uses what MediaPipe is predicted to read on the avatar's render (``rigs/data/
+landmark_reading.npz``, learned from renders by ``training.reading_model``)::
 
-Solve. Alternate (a) the similarity (s, R, t) by weighted Umeyama, and (b) the
+    R(c) = X(c) + D0 + sum_k c_k D_k + offset[hair] + offset[eyebrows]
+
+and finds the avatar whose render reads like the photo. MediaPipe's points ``P``
+(pixels, x right, y down) are a scaled orthographic view: ``P ~ s R M X(c) + t`` with
+``M: (x, y, z) -> (x, -z, y)`` turning rig axes into camera axes. MediaPipe's own depth
+column follows its face template rather than the face and is not used.
+
+Solve. Alternate (a) the pose from the image coordinates (:func:`pose_2d`) and (b) the
 coefficients by bounded, regularised linear least squares (``scipy.optimize.lsq_linear``)
-on the camera-space residual, depth down-weighted. Identity sliders use one variable per
-side (incr/decr in [0, 1]) with a prior toward the mean face; ARKit expressions use one
-variable per left/right pair (a neutral-ish photo has no reason to be asymmetric, and
-free halves soak up pose error). Face-oval points slide along the silhouette, so they get
-a low weight; iris points move with the eyeballs, not the skin, and are left out.
+on the image-plane residual. Identity sliders use one variable per side (incr/decr in
+[0, 1]) with a prior toward the mean face; ARKit expressions use one variable per
+left/right pair (a neutral-ish photo has no reason to be asymmetric, and free halves soak
+up pose error). Face-oval points slide along the silhouette, so they get a low weight;
+iris points move with the eyeballs, not the skin, and are left out.
 
 Expression normalization (AgileAvatar Sec 3.2, done in 3D): the fitted expression is
 reported and dropped; the avatar keeps only the identity sliders.
@@ -29,13 +37,16 @@ import numpy as np
 
 from rigs.arkit import ARKIT_NAMES
 from rigs.catalogue import shape_catalogue
-from rigs.rig_asset import load_correspondence, load_rig
+from rigs.rig_asset import DATA_DIR, load_correspondence, load_rig
 
 M_RIG_TO_CAM = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 CONTOUR_WEIGHT = 0.3
 BROW_WEIGHT = 6.0        # brows are few among 478 points but decide much of a face's look
-DEPTH_WEIGHT = 0.25
-SHAPE_PRIOR = 4e-4       # metres of landmark residual one unit of slider costs (x sqrt(n))
+DEPTH_WEIGHT = 0.25      # MediaPipe's depth column in the registration, trusted less than x, y
+REGISTRATION_PRIOR = 4e-4   # metres of landmark residual one unit of slider costs (x sqrt(n))
+# MediaPipe reads about 0.6 of a slider's movement on renders (training.reading_model):
+# the same balance of data and prior for the reading takes 0.6 of the registration's prior
+SHAPE_PRIOR = 2.5e-4
 EXPR_PRIOR = 1.5e-3
 # expressions portraits show. Left out: gaze, sideways jaw/mouth, the tongue, and the brow
 # and nose-sneer units, which would otherwise explain brow height and nose shape (identity)
@@ -63,6 +74,9 @@ class FitResult:
         return cam[:, :2]
 
 
+READING_PATH = DATA_DIR / "landmark_reading.npz"
+
+
 @dataclass(frozen=True)
 class LandmarkModel:
     """X0 and the per-variable landmark bases, built once from the rig."""
@@ -71,6 +85,24 @@ class LandmarkModel:
     names: tuple[str, ...]             # variable names: "<param>+", "<param>-", "<param>", "expr:<name>"
     n_shape: int
     weights: np.ndarray                # (478,) landmark weights
+
+
+@dataclass(frozen=True)
+class LandmarkReading:
+    """The same points as MediaPipe reads them on the avatar's render (what the fit uses)."""
+    read_x0: np.ndarray                # (478, 3) reading of the mean head (average hair and brows)
+    read_basis: np.ndarray             # (V, 478, 3)
+    asset_offsets: dict                # {("hair", id): (478, 3), ("eyebrows", id): ...}
+
+    def reading_x0(self, assets: dict | None = None) -> np.ndarray:
+        """The reading of the mean head wearing ``assets`` (hair, eyebrows; others and
+        unknown ids: the average)."""
+        x = self.read_x0
+        for kind in ("hair", "eyebrows"):
+            off = self.asset_offsets.get((kind, (assets or {}).get(kind)))
+            if off is not None:
+                x = x + off
+        return x
 
 
 @functools.lru_cache(maxsize=1)
@@ -111,6 +143,24 @@ def landmark_model() -> LandmarkModel:
     return LandmarkModel(x0, np.array(basis), tuple(names), n_shape, w)
 
 
+@functools.lru_cache(maxsize=1)
+def landmark_reading() -> LandmarkReading:
+    """The rig's landmark model with the learned reading of renders applied."""
+    model = landmark_model()
+    x0, basis, shape_names = model.x0, model.basis, model.names[:model.n_shape]
+    if not READING_PATH.exists():
+        raise FileNotFoundError(f"{READING_PATH} is missing: run `python -m training.reading_model`")
+    with np.load(READING_PATH, allow_pickle=False) as z:
+        if tuple(str(n) for n in z["variables"]) != shape_names:
+            raise ValueError(f"{READING_PATH.name} was learned for other sliders: "
+                             "run `python -m training.reading_model`")
+        read_basis = basis.copy()
+        read_basis[:len(shape_names)] += z["basis_delta"]
+        offsets = {("hair", str(k)): o for k, o in zip(z["hair_ids"], z["hair_offset"])}
+        offsets.update({("eyebrows", str(k)): o for k, o in zip(z["eyebrow_ids"], z["eyebrow_offset"])})
+        return LandmarkReading(x0 + z["offset"], read_basis, offsets)
+
+
 def umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray):
     """Weighted similarity (s, R, t) minimising sum w |s R src + t - dst|^2 (Umeyama 1991)."""
     w = w / w.sum()
@@ -127,9 +177,55 @@ def umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray):
     return s, r, mu_d - s * r @ mu_s
 
 
+def pose_2d(x: np.ndarray, pts: np.ndarray, w: np.ndarray, refine: int = 8):
+    """Scaled-orthographic pose (s, R, t) with ``s R x + t ~ pts`` that fits the image
+    coordinates of ``pts`` only (its third column is ignored and comes back as the
+    predicted depth). MediaPipe's depth follows its own face template, not the face, and
+    tilts Umeyama's 3D pose by several degrees; so: an affine camera by weighted least
+    squares, made a scaled rotation, then alternating Umeyama with the depths the current
+    pose predicts (each step lowers the image-plane residual)."""
+    sw = w / w.sum()
+    mx, mp = sw @ x, sw @ pts[:, :2]
+    root = np.sqrt(sw)[:, None]
+    a = np.linalg.lstsq((x - mx) * root, (pts[:, :2] - mp) * root, rcond=None)[0].T
+    u, d, vt = np.linalg.svd(a, full_matrices=False)
+    r2 = u @ vt
+    r = np.vstack([r2, np.cross(r2[0], r2[1])])
+    s = float(d.mean())
+    t = np.r_[mp - s * r[:2] @ mx, 0.0]
+    obs = np.c_[pts[:, :2], np.zeros(len(pts))]
+    for _ in range(refine):
+        obs[:, 2] = (s * x @ r.T + t)[:, 2]
+        s, r, t = umeyama(x, obs, w)
+    return s, r, t
+
+
 def fit_landmarks(points: np.ndarray, iterations: int = 5, shape_prior: float = SHAPE_PRIOR,
-                  expr_prior: float = EXPR_PRIOR) -> FitResult:
-    """Fit pose, expression and shape to (478, 3) MediaPipe points (pixels)."""
+                  expr_prior: float = EXPR_PRIOR, assets: dict | None = None) -> FitResult:
+    """The avatar whose render MediaPipe reads like the photo: pose, expression and
+    shape fitted to (478, 2 or 3) MediaPipe points (pixels) through the learned reading
+    of renders, in the image plane (MediaPipe's depth column is not used).
+
+    ``assets`` (hair, eyebrows) selects how MediaPipe will read the avatar's render;
+    without it the average hair and brows are assumed."""
+    model, reading = landmark_model(), landmark_reading()
+    return _fit(np.asarray(points, dtype=np.float64), reading.reading_x0(assets), reading.read_basis,
+                iterations, shape_prior, expr_prior, depth_weight=None)
+
+
+def register_landmarks(points: np.ndarray, iterations: int = 5) -> FitResult:
+    """Where the rig's own surface lies in the photo: pose, expression and shape fitted to
+    MediaPipe's (478, 3) points on the rig's landmark points, depth included (weight
+    :data:`DEPTH_WEIGHT`, 3D similarity). For projecting assets and the photo onto the
+    rig, not for the avatar's sliders (see :func:`fit_landmarks`)."""
+    model = landmark_model()
+    return _fit(np.asarray(points, dtype=np.float64), model.x0, model.basis, iterations, REGISTRATION_PRIOR,
+                EXPR_PRIOR, depth_weight=DEPTH_WEIGHT)
+
+
+def _fit(points, x0, basis, iterations, shape_prior, expr_prior, depth_weight) -> FitResult:
+    """Alternate pose and bounded least squares for the coefficients. ``depth_weight``
+    None: 2D pose and image-plane residual; else 3D similarity and a down-weighted depth."""
     from scipy.optimize import lsq_linear
 
     model = landmark_model()
@@ -137,25 +233,34 @@ def fit_landmarks(points: np.ndarray, iterations: int = 5, shape_prior: float = 
     keep = w > 0
     nv = len(model.names)
     c = np.zeros(nv)
-    basis_cam = model.basis @ M_RIG_TO_CAM.T           # (V, 478, 3) in camera axes (metres)
-    x0_cam = model.x0 @ M_RIG_TO_CAM.T
-    sw = np.sqrt(w[keep])[:, None] * np.array([1.0, 1.0, DEPTH_WEIGHT])
+    dims = 2 if depth_weight is None else 3
+    pts = points[:, :dims]
+    basis_cam = basis @ M_RIG_TO_CAM.T                  # (V, 478, 3) in camera axes (metres)
+    x0_cam = x0 @ M_RIG_TO_CAM.T
+    sw = np.sqrt(w[keep])[:, None] * np.array([1.0, 1.0, depth_weight or 0.0])[:dims]
     n_eff = np.sqrt(keep.sum())
     prior = np.r_[np.full(model.n_shape, shape_prior), np.full(nv - model.n_shape, expr_prior)] * n_eff
+
+    def pose(x):
+        return pose_2d(x[keep], pts[keep], w[keep]) if dims == 2 else umeyama(x[keep], pts[keep], w[keep])
+
     for _ in range(iterations):
         x = x0_cam + np.tensordot(c, basis_cam, axes=1)
-        s, r, t = umeyama(x[keep], points[keep], w[keep])
-        target = ((points - t) @ r) / s                  # photo points in camera-axis metres
-        a = (basis_cam[:, keep] * sw).reshape(nv, -1).T  # (3n, V)
-        b = ((target[keep] - x0_cam[keep]) * sw).ravel()
-        a = np.vstack([a, np.diag(prior)])
-        b = np.r_[b, np.zeros(nv)]
-        c = lsq_linear(a, b, bounds=(0.0, 1.0), method="bvls").x
+        s, r, t = pose(x)
+        if dims == 2:      # image-plane residual of s R X + t, linear in c, in metres
+            a = ((basis_cam[:, keep] @ r.T)[..., :2] * sw).reshape(nv, -1).T    # (2n, V)
+            b = ((pts[keep] - (s * x0_cam[keep] @ r.T + t)[:, :2]) / s * sw).ravel()
+        else:              # the photo's points brought into the rig's camera axes
+            target = ((pts - t) @ r) / s
+            a = (basis_cam[:, keep] * sw).reshape(nv, -1).T                    # (3n, V)
+            b = ((target[keep] - x0_cam[keep]) * sw).ravel()
+        c = lsq_linear(np.vstack([a, np.diag(prior)]), np.r_[b, np.zeros(nv)], bounds=(0.0, 1.0),
+                       method="bvls").x
     x = x0_cam + np.tensordot(c, basis_cam, axes=1)
-    s, r, t = umeyama(x[keep], points[keep], w[keep])
+    s, r, t = pose(x)
     pred = s * x @ r.T + t
-    res = np.linalg.norm(pred[keep, :2] - points[keep, :2], axis=1)
-    iod = np.linalg.norm(points[33, :2] - points[263, :2])
+    res = np.linalg.norm(pred[keep, :2] - pts[keep, :2], axis=1)
+    iod = np.linalg.norm(pts[33, :2] - pts[263, :2])
     shape = {}
     for p in shape_catalogue():
         if p.group in UNOBSERVED_GROUPS:

@@ -37,12 +37,12 @@ class Backend:
     """Warm photo-to-avatar backend. Not thread-safe: one per worker."""
 
     def __init__(self):
-        from inference.fit import landmark_model
+        from inference.fit import landmark_reading
         from inference.perception import Perceiver
         from rigs.asset_library import load_library
         t = time.perf_counter()
         self.perceiver = Perceiver()
-        landmark_model()
+        landmark_reading()
         load_library()
         self.startup_s = time.perf_counter() - t
 
@@ -78,7 +78,7 @@ class Backend:
         """
         from inference.asset_search import choose_eyebrows, search_assets
         from inference.colors import measure_colors, srgb_to_lab
-        from inference.fit import fit_landmarks
+        from inference.fit import fit_landmarks, register_landmarks
         from inference.photo_io import Photo, load_photo
 
         if style_image is not None or exemplar is not None:
@@ -99,8 +99,8 @@ class Backend:
             obs = self.perceiver.observe(photo.rgb)
         report["warnings"] += obs.warnings
         with step("fit", 0.45):
-            fit = fit_landmarks(obs.landmarks)
-        yaw, pitch, roll = fit.yaw_pitch_roll
+            reg = register_landmarks(obs.landmarks)     # where the rig lies in the photo
+        yaw, pitch, roll = reg.yaw_pitch_roll
         if abs(yaw) > MAX_YAW:
             raise FaceError(f"the head is turned {abs(yaw):.0f} degrees; at most {MAX_YAW:.0f} can be "
                             "fitted (use a more frontal photo)")
@@ -111,9 +111,13 @@ class Backend:
             lab = srgb_to_lab(photo.rgb / 255.0)
             colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask)
         with step("assets", 0.9):
-            choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, fit, colors.lab["skin"],
+            choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, reg, colors.lab["skin"],
                                    colors.lab["hair"], lab)
             brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
+        with step("likeness", 0.91):
+            # the avatar whose render MediaPipe reads like the photo, wearing these assets
+            fit = fit_landmarks(obs.landmarks, assets={"hair": choice.assets["hair"], "eyebrows": brows})
+            yaw, pitch, roll = fit.yaw_pitch_roll
 
         av = default_avatar()
         av.shape.update(fit.shape)
@@ -161,7 +165,7 @@ class Backend:
             project, palette, strength = texture_plan("photo" if texture == "exemplar" else texture,
                                                       load_style(style), pal)
             if project:
-                tex = project_photo(photo.rgb, fit, av.shape, av.colors["skin"], av.assets)
+                tex = project_photo(photo.rgb, reg, reg.shape, av.colors["skin"], av.assets)
                 tex_rgb = tex.rgb if palette is None else stylize_texture(tex, palette, av.colors["skin"], strength)
                 mode = "photo" if palette is None else "fast"
                 if texture == "exemplar":

@@ -138,7 +138,7 @@ def frontal_landmarks(landmarks_px: np.ndarray) -> np.ndarray:
     the points are rotated back to the front with the fitted pose and the fitted
     expression's displacement is taken off, so neither a turned head nor a smile reads
     as style. Degenerate, non-finite or mirrored landmarks raise :class:`StyleError`."""
-    from inference.fit import M_RIG_TO_CAM, fit_landmarks, landmark_model
+    from inference.fit import M_RIG_TO_CAM, landmark_model, register_landmarks
     from rigs.arkit import ARKIT_NAMES
     p = np.asarray(landmarks_px, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] != 478 or p.shape[1] < 2:
@@ -146,7 +146,7 @@ def frontal_landmarks(landmarks_px: np.ndarray) -> np.ndarray:
     ref = reference_shape()
     align2d(np.c_[p[:, 0], -p[:, 1]], ref)           # checks: finite, not collinear, not mirrored
     pts = p if p.shape[1] == 3 else np.c_[p, np.zeros(len(p))]
-    fit = fit_landmarks(pts)
+    fit = register_landmarks(pts)
     model = landmark_model()
     c = np.zeros(len(model.names))
     for i in range(model.n_shape, len(model.names)):

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-ASSET_PATH = Path(__file__).resolve().parent / "data" / "head_rig.npz"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ASSET_PATH = DATA_DIR / "head_rig.npz"
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def load_rig(path: str | Path = ASSET_PATH) -> HeadRig:
         return HeadRig({k: z[k] for k in z.files})
 
 
-CORRESPONDENCE_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_correspondence.npz"
+CORRESPONDENCE_PATH = DATA_DIR / "mediapipe_correspondence.npz"
 PLACEMENT_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_placement.npz"
 
 

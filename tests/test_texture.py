@@ -27,7 +27,7 @@ def test_rasterize_covers_a_triangle_and_keeps_the_nearest():
 
 @pytest.fixture(scope="module")
 def observed():
-    from inference.fit import fit_landmarks
+    from inference.fit import register_landmarks
     from inference.perception import Perceiver
     from inference.photo_io import load_photo
     perceiver = Perceiver()
@@ -35,7 +35,7 @@ def observed():
     for name in ("person_01", "person_02", "person_07"):
         photo = load_photo(PHOTOS / f"{name}.jpg")
         obs = perceiver.observe(photo.rgb)
-        out[name] = (photo, obs, fit_landmarks(obs.landmarks))
+        out[name] = (photo, obs, register_landmarks(obs.landmarks))
     perceiver.close()
     return out
 

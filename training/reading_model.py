@@ -1,0 +1,210 @@
+"""Learn how MediaPipe reads the rig's renders: ``rigs/data/landmark_reading.npz``.
+
+The eval (and a person looking at the avatar) compares MediaPipe's landmarks on the
+avatar's render with MediaPipe's landmarks on the photo. MediaPipe does not read a
+render at the rig's own landmark points: it reads the default head with an offset
+(brows higher, a different forehead line, ~6 degrees of pitch through its depth
+template), and it reads about half of a slider's movement (its face prior pulls every
+face toward its mean). A fit against the rig's true points therefore finds sliders
+whose render MediaPipe does not read as the photo.
+
+This is AgileAvatar's imitator (Sec 3.2, a network that predicts what the graphics
+engine renders from the avatar vector) reduced to what the fit needs and made linear:
+predict MediaPipe's landmark reading of a render from the slider vector,
+
+    reading(v) = X0 + B v + D0 + D v + offset[hair] + offset[eyebrows]
+
+where ``X0 + B v`` are the rig's landmark points (:func:`inference.fit.landmark_model`,
+``v`` the fit's non-negative incr/decr variables) and ``D0, D, offset`` are learned by
+ridge regression (shrinking toward the rig's own points) from renders of random avatars:
+sliders ~N(0, 0.4) clipped to their ranges, random hair, eyebrows, beard, glasses and
+colours, random head pose (yaw +-15, pitch +-8 degrees), the product's toon render at
+512 px. Each reading is brought into the rig's frame by the 2D pose that best maps the
+true points onto it (:func:`inference.fit.pose_2d`), so pose does not leak into shape.
+
+Run: ``python -m training.reading_model`` (renders once into the cache, ~5.5 min for 1000
+avatars; ``--refit`` reuses the cached renders). Deterministic for a given seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parents[1] / "rigs" / "data" / "landmark_reading.npz"
+N_SAMPLES = 1000
+SLIDER_SD = 0.4
+SIZE = 512
+LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+HAIR_COLOURS = ("#1c1614", "#3b2a20", "#6b4a2e", "#a88456", "#c9c3bd", "#7a3b22")
+SKIN_COLOURS = ("#f1c8a8", "#d9a47f", "#b57b58", "#8a5a3c", "#5c3b28")
+
+
+def _cache_dir() -> Path:
+    from blender_addon.environment import cache_dir
+    d = cache_dir() / "training"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def sample_avatars(n: int, seed: int = 0):
+    """``n`` random (Avatar, variable vector v, yaw, pitch)."""
+    from inference.avatar import default_avatar
+    from inference.fit import landmark_model
+    from rigs.catalogue import asset_catalogue, shape_catalogue
+    rng = np.random.default_rng(seed)
+    model = landmark_model()
+    names = model.names[:model.n_shape]
+    cat = asset_catalogue()
+    out = []
+    for _ in range(n):
+        av = default_avatar()
+        v = np.zeros(len(names))
+        for p in shape_catalogue():
+            if f"{p.name}+" not in names and p.name not in names:
+                continue                       # ears and neck: no landmark sees them
+            s = float(np.clip(rng.normal(0.0, SLIDER_SD), p.min, p.max))
+            av.shape[p.name] = s
+            if f"{p.name}+" in names:
+                v[names.index(f"{p.name}+" if s > 0 else f"{p.name}-")] = abs(s)
+            else:
+                v[names.index(p.name)] = s
+        av.assets["hair"] = str(rng.choice(list(cat["hair"])))
+        av.assets["eyebrows"] = str(rng.choice([b for b in cat["eyebrows"] if b != "none"]))
+        av.assets["beard"] = "none" if rng.random() < 0.6 else str(rng.choice(list(cat["beard"])))
+        av.assets["glasses"] = "none" if rng.random() < 0.8 else str(rng.choice(list(cat["glasses"])))
+        hair = str(rng.choice(HAIR_COLOURS))
+        av.colors.update(hair=hair, eyebrows=hair, skin=str(rng.choice(SKIN_COLOURS)))
+        out.append((av, v, float(rng.uniform(-15, 15)), float(rng.uniform(-8, 8))))
+    return out
+
+
+def render_readings(samples, progress=True) -> np.ndarray:
+    """MediaPipe's (478, 3) pixel landmarks on each sample's render (NaN: no face)."""
+    import bpy
+    from PIL import Image
+
+    from blender_addon.avatar_build import build_avatar, update_avatar
+    from blender_addon.render import render_avatar
+    from inference.landmarks import LandmarkDetector
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    objs = build_avatar(samples[0][0])
+    tmp = _cache_dir() / "reading_render.png"
+    out = np.full((len(samples), 478, 3), np.nan)
+    t0 = time.perf_counter()
+    with LandmarkDetector(max_faces=1) as det:
+        for i, (av, _, yaw, pitch) in enumerate(samples):
+            update_avatar(objs, av)
+            render_avatar(objs, tmp, size=SIZE, angles=(yaw, pitch))
+            faces = det.detect(np.asarray(Image.open(tmp).convert("RGB")))
+            if faces:
+                out[i] = faces[0].points
+            if progress and (i + 1) % 25 == 0:
+                el = time.perf_counter() - t0
+                print(f"  {i + 1}/{len(samples)} renders, {el:.0f} s", flush=True)
+    return out
+
+
+def to_rig_frame(reading: np.ndarray, truth: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A reading (478, 3 pixels) in the rig's frame: the 2D pose that maps the true points
+    onto it is undone; depth (which a front reading cannot tell) is the true points'."""
+    from inference.fit import M_RIG_TO_CAM, pose_2d
+    cam = truth @ M_RIG_TO_CAM.T
+    s, r, t = pose_2d(cam, reading, weights)
+    r3 = np.c_[reading[:, :2], (s * cam @ r.T + t)[:, 2]]
+    return (((r3 - t) @ r) / s) @ M_RIG_TO_CAM
+
+
+def design(samples, hair_ids, brow_ids) -> np.ndarray:
+    """Regression inputs per sample: [1, v, hair one-hot, eyebrows one-hot], one-hots
+    centred so the intercept is the average asset's offset."""
+    rows = []
+    for av, v, _, _ in samples:
+        h = np.array([av.assets["hair"] == k for k in hair_ids], float)
+        b = np.array([av.assets["eyebrows"] == k for k in brow_ids], float)
+        rows.append(np.r_[1.0, v, h - 1.0 / len(hair_ids), b - 1.0 / len(brow_ids)])
+    return np.array(rows)
+
+
+def ridge(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """argmin |a w - y|^2 + lam |w[1:]|^2 (the intercept is not shrunk)."""
+    reg = np.full(a.shape[1], lam)
+    reg[0] = 0.0
+    return np.linalg.solve(a.T @ a + np.diag(reg), a.T @ y)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-o", "--output", type=Path, default=OUT)
+    ap.add_argument("-n", "--samples", type=int, default=N_SAMPLES)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--refit", action="store_true", help="reuse the cached renders")
+    args = ap.parse_args(argv)
+    from blender_addon.environment import contain_caches
+    contain_caches()
+    from inference.fit import landmark_model
+    from rigs.build_rig import write as write_npz
+    from rigs.catalogue import asset_catalogue
+
+    model = landmark_model()
+    samples = sample_avatars(args.samples, args.seed)
+    cache = _cache_dir() / f"reading_samples_{args.samples}_{args.seed}.npy"
+    if args.refit and cache.exists():
+        readings = np.load(cache)
+    else:
+        print(f"rendering {len(samples)} random avatars...", flush=True)
+        readings = render_readings(samples)
+        np.save(cache, readings)
+    ok = ~np.isnan(readings[:, 0, 0])
+    cat = asset_catalogue()
+    hair_ids = list(cat["hair"])
+    brow_ids = [b for b in cat["eyebrows"] if b != "none"]
+    w = model.weights
+    keep = w > 0
+    truths, resid = [], []
+    for (av, v, _, _), rd in zip(samples, readings):
+        x = model.x0 + np.tensordot(v, model.basis[:model.n_shape], axes=1)
+        truths.append(x)
+        resid.append(to_rig_frame(rd, x, np.where(keep, w, 0.0) + 1e-9) - x if not np.isnan(rd[0, 0]) else x * 0)
+    resid = np.array(resid)[ok].reshape(ok.sum(), -1)
+    a = design([s for s, k in zip(samples, ok) if k], hair_ids, brow_ids)
+    # choose the ridge weight on held-out avatars (the last fifth), then refit on all
+    n_train = int(0.8 * len(a))
+    iod = np.linalg.norm(model.x0[33] - model.x0[263])
+
+    def err(pred, y):                # mean landmark distance over the fitted points, / eye distance
+        d = (pred - y).reshape(len(y), 478, 3)[:, keep][..., [0, 2]]
+        return float(np.linalg.norm(d, axis=2).mean() / iod)
+
+    scores = {}
+    for lam in LAMBDAS:
+        coef = ridge(a[:n_train], resid[:n_train], lam)
+        scores[lam] = err(a[n_train:] @ coef, resid[n_train:])
+    lam = min(scores, key=scores.get)
+    baseline = err(np.zeros_like(resid[n_train:]), resid[n_train:])
+    offset_only = err(np.tile(resid[:n_train].mean(0), (len(a) - n_train, 1)), resid[n_train:])
+    coef = ridge(a, resid, lam).reshape(a.shape[1], 478, 3)
+    nv = model.n_shape
+    report = {"samples": int(ok.sum()), "lambda": lam, "heldout_error_over_eye_distance": {
+        "rig_points": round(baseline, 4), "offset_only": round(offset_only, 4),
+        "learned": round(scores[lam], 4)}, "seed": args.seed}
+    print(json.dumps(report))
+    write_npz({
+        "offset": coef[0].astype(np.float64),
+        "basis_delta": coef[1:1 + nv].astype(np.float64),
+        "variables": np.array(model.names[:nv]),
+        "hair_ids": np.array(hair_ids), "hair_offset": coef[1 + nv:1 + nv + len(hair_ids)],
+        "eyebrow_ids": np.array(brow_ids), "eyebrow_offset": coef[1 + nv + len(hair_ids):],
+        "report": np.array(json.dumps(report)),
+    }, args.output)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
