@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 MANIFEST = f"""schema_version = "1.0.0"
 id = "photo2avatar"
 version = "{VERSION}"

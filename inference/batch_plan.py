@@ -146,11 +146,13 @@ def unique_names(rels: list[str]) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     """Code and data versions that change a job's output."""
+    from inference.fit import READING_PATH
     from inference.pipeline import VERSION
+    from inference.styles import STYLE_SPACE_PATH
     from rigs.asset_library import ASSETS_PATH
     from rigs.rig_asset import ASSET_PATH, CORRESPONDENCE_PATH
     h = hashlib.sha256()
-    for p in (ASSET_PATH, ASSETS_PATH, CORRESPONDENCE_PATH):
+    for p in (ASSET_PATH, ASSETS_PATH, CORRESPONDENCE_PATH, READING_PATH, STYLE_SPACE_PATH):
         h.update(Path(p).read_bytes())
     return {"photo2avatar": VERSION, "data": h.hexdigest()[:16]}
 

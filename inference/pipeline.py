@@ -20,7 +20,7 @@ from inference.errors import FaceError, InputError
 from rigs.catalogue import style_names
 
 MAX_YAW = 45.0     # degrees: beyond this the far side of the face is guesswork
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 
 @dataclass

@@ -5,7 +5,7 @@
 Every line in and out is one JSON object. The server announces itself, then answers
 requests, one job at a time, in order::
 
-    <- {"event": "ready", "protocol": 1, "version": "0.1.0", "styles": [...], "pid": 123}
+    <- {"event": "ready", "protocol": 1, "version": "0.2.0", "styles": [...], "pid": 123}
     -> {"id": "7", "op": "analyze", "photo": "/path/face.jpg", "style": "identity",
         "style_image": "/path/painting.jpg"}                 # optional: exemplar style
     <- {"id": "7", "event": "progress", "fraction": 0.2, "message": "perceive"}
