@@ -10,7 +10,7 @@ depends on the hair and brows, and about half of each slider's movement), so the
 uses what MediaPipe is predicted to read on the avatar's render (``rigs/data/
 landmark_reading.npz``, learned from renders by ``training.reading_model``)::
 
-    R(c) = X(c) + D0 + sum_k c_k D_k + offset[hair] + offset[eyebrows]
+    R(c) = X(c) + D0 + sum_k c_k D_k + sum over the worn assets of offset[asset]
 
 and finds the avatar whose render reads like the photo. MediaPipe's points ``P``
 (pixels, x right, y down) are a scaled orthographic view: ``P ~ s R M X(c) + t`` with
@@ -92,14 +92,14 @@ class LandmarkReading:
     """The same points as MediaPipe reads them on the avatar's render (what the fit uses)."""
     read_x0: np.ndarray                # (478, 3) reading of the mean head (average hair and brows)
     read_basis: np.ndarray             # (V, 478, 3)
-    asset_offsets: dict                # {("hair", id): (478, 3), ("eyebrows", id): ...}
+    asset_offsets: dict                # {("hair", id): (478, 3), ("beard", id): ...}
 
     def reading_x0(self, assets: dict | None = None) -> np.ndarray:
-        """The reading of the mean head wearing ``assets`` (hair, eyebrows; others and
-        unknown ids: the average)."""
+        """The reading of the mean head wearing ``assets`` (hair, eyebrows, beard, glasses;
+        a kind left out: the average over the training renders)."""
         x = self.read_x0
-        for kind in ("hair", "eyebrows"):
-            off = self.asset_offsets.get((kind, (assets or {}).get(kind)))
+        for kind, asset_id in (assets or {}).items():
+            off = self.asset_offsets.get((kind, asset_id))
             if off is not None:
                 x = x + off
         return x
@@ -156,8 +156,7 @@ def landmark_reading() -> LandmarkReading:
                              "run `python -m training.reading_model`")
         read_basis = basis.copy()
         read_basis[:len(shape_names)] += z["basis_delta"]
-        offsets = {("hair", str(k)): o for k, o in zip(z["hair_ids"], z["hair_offset"])}
-        offsets.update({("eyebrows", str(k)): o for k, o in zip(z["eyebrow_ids"], z["eyebrow_offset"])})
+        offsets = {(str(k), str(i)): o for k, i, o in zip(z["asset_kind"], z["asset_id"], z["asset_offset"])}
         return LandmarkReading(x0 + z["offset"], read_basis, offsets)
 
 
@@ -206,8 +205,8 @@ def fit_landmarks(points: np.ndarray, iterations: int = 5, shape_prior: float = 
     shape fitted to (478, 2 or 3) MediaPipe points (pixels) through the learned reading
     of renders, in the image plane (MediaPipe's depth column is not used).
 
-    ``assets`` (hair, eyebrows) selects how MediaPipe will read the avatar's render;
-    without it the average hair and brows are assumed."""
+    ``assets`` (hair, eyebrows, beard, glasses) selects how MediaPipe will read the
+    avatar's render; a kind left out counts as the average."""
     reading = landmark_reading()
     return _fit(np.asarray(points, dtype=np.float64), reading.reading_x0(assets), reading.read_basis,
                 iterations, shape_prior, expr_prior, depth_weight=None)

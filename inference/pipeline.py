@@ -116,7 +116,7 @@ class Backend:
             brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
         with step("likeness", 0.91):
             # the avatar whose render MediaPipe reads like the photo, wearing these assets
-            fit = fit_landmarks(obs.landmarks, assets={"hair": choice.assets["hair"], "eyebrows": brows})
+            fit = fit_landmarks(obs.landmarks, assets={**choice.assets, "eyebrows": brows})
             yaw, pitch, roll = fit.yaw_pitch_roll
 
         av = default_avatar()

@@ -12,7 +12,7 @@ This is AgileAvatar's imitator (Sec 3.2, a network that predicts what the graphi
 engine renders from the avatar vector) reduced to what the fit needs and made linear:
 predict MediaPipe's landmark reading of a render from the slider vector,
 
-    reading(v) = X0 + B v + D0 + D v + offset[hair] + offset[eyebrows]
+    reading(v) = X0 + B v + D0 + D v + sum over hair, eyebrows, beard, glasses of offset[asset]
 
 where ``X0 + B v`` are the rig's landmark points (:func:`inference.fit.landmark_model`,
 ``v`` the fit's non-negative incr/decr variables) and ``D0, D, offset`` are learned by
@@ -22,7 +22,7 @@ colours, random head pose (yaw +-15, pitch +-8 degrees), the product's toon rend
 512 px. Each reading is brought into the rig's frame by the 2D pose that best maps the
 true points onto it (:func:`inference.fit.pose_2d`), so pose does not leak into shape.
 
-Run: ``python -m training.reading_model`` (renders once into the cache, ~5.5 min for 1000
+Run: ``python -m training.reading_model`` (renders once into the cache, ~11 min for 2000
 avatars; ``--refit`` reuses the cached renders). Deterministic for a given seed.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parents[1] / "rigs" / "data" / "landmark_reading.npz"
-N_SAMPLES = 1000
+N_SAMPLES = 2000
 SLIDER_SD = 0.4
 SIZE = 512
 LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -110,6 +110,24 @@ def render_readings(samples, progress=True) -> np.ndarray:
     return out
 
 
+def _cached_readings(samples, seed: int, reuse: bool) -> np.ndarray:
+    """Readings of ``samples`` (the first n of seed's sequence), rendering only those no
+    cached run of the same seed holds (``reuse``: trust the cache)."""
+    cache = _cache_dir()
+    have = np.zeros((0, 478, 3))
+    if reuse:
+        for f in cache.glob(f"reading_samples_*_{seed}.npy"):
+            a = np.load(f, allow_pickle=False)
+            if len(a) > len(have):
+                have = a
+    have = have[:len(samples)]
+    if len(have) < len(samples):
+        print(f"rendering {len(samples) - len(have)} random avatars...", flush=True)
+        have = np.concatenate([have, render_readings(samples[len(have):])])
+    np.save(cache / f"reading_samples_{len(samples)}_{seed}.npy", have)
+    return have
+
+
 def to_rig_frame(reading: np.ndarray, truth: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """A reading (478, 3 pixels) in the rig's frame: the 2D pose that maps the true points
     onto it is undone; depth (which a front reading cannot tell) is the true points'."""
@@ -120,15 +138,14 @@ def to_rig_frame(reading: np.ndarray, truth: np.ndarray, weights: np.ndarray) ->
     return (((r3 - t) @ r) / s) @ M_RIG_TO_CAM
 
 
-def design(samples, hair_ids, brow_ids) -> np.ndarray:
-    """Regression inputs per sample: [1, v, hair one-hot, eyebrows one-hot], one-hots
-    centred so the intercept is the average asset's offset."""
-    rows = []
-    for av, v, _, _ in samples:
-        h = np.array([av.assets["hair"] == k for k in hair_ids], float)
-        b = np.array([av.assets["eyebrows"] == k for k in brow_ids], float)
-        rows.append(np.r_[1.0, v, h - 1.0 / len(hair_ids), b - 1.0 / len(brow_ids)])
-    return np.array(rows)
+ASSET_KINDS = ("hair", "eyebrows", "beard", "glasses")
+
+
+def design(samples, assets: list[tuple[str, str]]) -> np.ndarray:
+    """Regression inputs per sample: [1, v, one-hot per (kind, id) of ``assets``], the
+    one-hots centred on their training frequency so the intercept is the average reading."""
+    onehot = np.array([[av.assets[k] == i for k, i in assets] for av, _, _, _ in samples], float)
+    return np.c_[np.ones(len(samples)), np.array([v for _, v, _, _ in samples]), onehot - onehot.mean(0)]
 
 
 def ridge(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
@@ -153,17 +170,10 @@ def main(argv=None) -> None:
 
     model = landmark_model()
     samples = sample_avatars(args.samples, args.seed)
-    cache = _cache_dir() / f"reading_samples_{args.samples}_{args.seed}.npy"
-    if args.refit and cache.exists():
-        readings = np.load(cache)
-    else:
-        print(f"rendering {len(samples)} random avatars...", flush=True)
-        readings = render_readings(samples)
-        np.save(cache, readings)
+    readings = _cached_readings(samples, args.seed, reuse=args.refit)
     ok = ~np.isnan(readings[:, 0, 0])
     cat = asset_catalogue()
-    hair_ids = list(cat["hair"])
-    brow_ids = [b for b in cat["eyebrows"] if b != "none"]
+    assets = [(k, i) for k in ASSET_KINDS for i in cat[k] if not (k == "eyebrows" and i == "none")]
     w = model.weights
     keep = w > 0
     truths, resid = [], []
@@ -172,7 +182,7 @@ def main(argv=None) -> None:
         truths.append(x)
         resid.append(to_rig_frame(rd, x, np.where(keep, w, 0.0) + 1e-9) - x if not np.isnan(rd[0, 0]) else x * 0)
     resid = np.array(resid)[ok].reshape(ok.sum(), -1)
-    a = design([s for s, k in zip(samples, ok) if k], hair_ids, brow_ids)
+    a = design([s for s, k in zip(samples, ok) if k], assets)
     # choose the ridge weight on held-out avatars (the last fifth), then refit on all
     n_train = int(0.8 * len(a))
     iod = np.linalg.norm(model.x0[33] - model.x0[263])
@@ -198,8 +208,8 @@ def main(argv=None) -> None:
         "offset": coef[0].astype(np.float64),
         "basis_delta": coef[1:1 + nv].astype(np.float64),
         "variables": np.array(model.names[:nv]),
-        "hair_ids": np.array(hair_ids), "hair_offset": coef[1 + nv:1 + nv + len(hair_ids)],
-        "eyebrow_ids": np.array(brow_ids), "eyebrow_offset": coef[1 + nv + len(hair_ids):],
+        "asset_kind": np.array([k for k, _ in assets]), "asset_id": np.array([i for _, i in assets]),
+        "asset_offset": coef[1 + nv:],
         "report": np.array(json.dumps(report)),
     }, args.output)
     print(f"wrote {args.output}")
