@@ -1,10 +1,12 @@
 """Photo -> avatar vector: the whole backend pipeline behind one warm object.
 
     photo --load--> RGB --perceive--> landmarks, person mask
-          --fit--> pose, expression (reported, then removed), identity sliders
-          --measure--> colours --search--> hair, beard, glasses, eyebrows --> Avatar
+          --register--> where the rig lies in the photo (pose, shape, expression)
+          --measure--> colours --search--> hair, beard, glasses, eyebrows
+          --likeness fit--> identity sliders whose render reads like the photo
+                            (its expression reported, then removed) --> Avatar
 
-:class:`Backend` keeps MediaPipe's models and the rig's landmark model loaded, so the
+:class:`Backend` keeps MediaPipe's models and the rig's landmark models loaded, so the
 add-on, batch jobs and the eval pay the start-up cost once. Everything here is bpy-free;
 rendering the bundle's ``render.png`` is the caller's job (``blender_addon``).
 """
