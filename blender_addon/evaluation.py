@@ -10,7 +10,7 @@ Landmark NME is reported twice. ``front`` compares the bundle's ``render.png`` (
 view) with the photo, as DESIGN.md defines it; photos with 5-15 degrees of pitch or yaw
 are then dominated by pose. ``posed`` renders the avatar at the photo's fitted head pose
 (corrected by the pose the fit reads on a front render of the default avatar, about
-6 degrees of pitch) and so measures the face shape; the default avatar gets the same
+1.5 degrees of pitch) and so measures the face shape; the default avatar gets the same
 treatment as the baseline.
 """
 from __future__ import annotations
@@ -128,7 +128,8 @@ def _posed_renders(rows, out: Path, writer: BundleWriter, backend) -> dict[str, 
     from .render import render_avatar
     base = np.asarray(Image.open(out / "baseline" / "render.png").convert("RGB"))
     try:
-        y0, p0, _ = fit_landmarks(backend.perceiver.observe(base).landmarks).yaw_pitch_roll
+        y0, p0, _ = fit_landmarks(backend.perceiver.observe(base).landmarks,
+                                  assets=default_avatar().assets).yaw_pitch_roll
     except UserError:
         y0 = p0 = 0.0
     result = {}
