@@ -44,10 +44,14 @@ CONTOUR_WEIGHT = 0.3
 BROW_WEIGHT = 6.0        # brows are few among 478 points but decide much of a face's look
 DEPTH_WEIGHT = 0.25      # MediaPipe's depth column in the registration, trusted less than x, y
 REGISTRATION_PRIOR = 4e-4   # metres of landmark residual one unit of slider costs (x sqrt(n))
+REGISTRATION_EXPR_PRIOR = 1.5e-3
 # MediaPipe reads about 0.6 of a slider's movement on renders (training.reading_model):
 # the same balance of data and prior for the reading takes 0.6 of the registration's prior
 SHAPE_PRIOR = 2.5e-4
-EXPR_PRIOR = 1.5e-3
+# a smile made on the rig is recovered as 0.70 smile (0.36 at the registration's 1.5e-3,
+# the rest going to mouth_corners), while identity mouths, eyes, lips and jaws still come
+# back with no expression (tests/test_photo_pipeline.py)
+EXPR_PRIOR = 4e-4
 # expressions portraits show. Left out: gaze, sideways jaw/mouth, the tongue, and the brow
 # and nose-sneer units, which would otherwise explain brow height and nose shape (identity)
 EXPR_USED = ("eyeBlink", "eyeSquint", "eyeWide", "jawOpen", "jawForward", "mouthClose", "mouthFunnel",
@@ -219,7 +223,7 @@ def register_landmarks(points: np.ndarray, iterations: int = 5) -> FitResult:
     rig, not for the avatar's sliders (see :func:`fit_landmarks`)."""
     model = landmark_model()
     return _fit(np.asarray(points, dtype=np.float64), model.x0, model.basis, iterations, REGISTRATION_PRIOR,
-                EXPR_PRIOR, depth_weight=DEPTH_WEIGHT)
+                REGISTRATION_EXPR_PRIOR, depth_weight=DEPTH_WEIGHT)
 
 
 def _fit(points, x0, basis, iterations, shape_prior, expr_prior, depth_weight) -> FitResult:

@@ -156,6 +156,39 @@ def test_fit_recovers_a_known_shape(through):
     assert fit.yaw_pitch_roll[0] > 4 and fit.yaw_pitch_roll[1] < -2
 
 
+def _through_reading(values: dict) -> np.ndarray:
+    """MediaPipe-like points (pixels) of what the reading model predicts for ``values``."""
+    from inference.fit import M_RIG_TO_CAM, landmark_model, landmark_reading
+    m, rd = landmark_model(), landmark_reading()
+    c = np.zeros(len(m.names))
+    for k, v in values.items():
+        c[m.names.index(k)] = v
+    x = (rd.reading_x0({}) + np.tensordot(c, rd.read_basis, axes=1)) @ M_RIG_TO_CAM.T
+    return 2500.0 * x + np.array([300.0, 350.0, 0.0])
+
+
+def test_a_smile_is_explained_as_expression_not_identity():
+    """Expression normalization inside the model: a smile made with the rig's own units
+    goes to the (removed) expression, not to the mouth sliders the avatar keeps
+    (measured: 0.70 smile, mouth corners 0.05; at the registration's prior 0.36 and 0.59)."""
+    from inference.fit import fit_landmarks
+    fit = fit_landmarks(_through_reading({"expr:mouthSmile": 0.8, "expr:cheekSquint": 0.4}))
+    assert fit.expression["mouthSmileLeft"] > 0.6 and fit.expression["mouthSmileRight"] > 0.6
+    assert abs(fit.shape["mouth_corners"]) < 0.2 and abs(fit.shape["mouth_width"]) < 0.2
+
+
+@pytest.mark.parametrize("trait", [{"mouth_width+": 0.6, "mouth_corners+": 0.5}, {"eye_size-": 0.7},
+                                   {"lower_lip+": 0.7, "upper_lip+": 0.6}, {"mouth_height-": 0.7}])
+def test_identity_traits_do_not_turn_into_expressions(trait):
+    """The converse: a neutral face with a wide, upturned mouth, small eyes, full lips or a
+    low mouth keeps those as identity and shows no expression to remove."""
+    from inference.fit import fit_landmarks
+    fit = fit_landmarks(_through_reading(trait))
+    assert max(fit.expression.values()) < 0.1, {k: v for k, v in fit.expression.items() if v >= 0.1}
+    for k, v in trait.items():       # kept as identity (MediaPipe reads lips weakly: >= 0.08)
+        assert fit.shape[k[:-1]] * (1 if k.endswith("+") else -1) > 0.05, (k, fit.shape[k[:-1]])
+
+
 # ---- the CLI contract -------------------------------------------------------------------
 @pytest.mark.parametrize("setup, code, words", [
     (lambda d: d / "missing.jpg", 4, "no such file"),
