@@ -6,7 +6,7 @@ Model. The rig's landmark points are linear in every blendshape weight (see
     X(c) = X0 + sum_k c_k B_k          (478, 3) rig metres, Z up, face toward -Y
 
 MediaPipe does not read a render of the rig at exactly those points (an offset that
-depends on the hair and brows, and about half of each slider's movement), so the fit
+depends on the worn assets, and about 0.6 of each slider's movement), so the fit
 uses what MediaPipe is predicted to read on the avatar's render (``rigs/data/
 landmark_reading.npz``, learned from renders by ``training.reading_model``)::
 
@@ -94,7 +94,7 @@ class LandmarkModel:
 @dataclass(frozen=True)
 class LandmarkReading:
     """The same points as MediaPipe reads them on the avatar's render (what the fit uses)."""
-    read_x0: np.ndarray                # (478, 3) reading of the mean head (average hair and brows)
+    read_x0: np.ndarray                # (478, 3) reading of the mean head (average assets)
     read_basis: np.ndarray             # (V, 478, 3)
     asset_offsets: dict                # {("hair", id): (478, 3), ("beard", id): ...}
 

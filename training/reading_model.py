@@ -173,14 +173,13 @@ def main(argv=None) -> None:
     ok = ~np.isnan(readings[:, 0, 0])
     cat = asset_catalogue()
     assets = [(k, i) for k in ASSET_KINDS for i in cat[k] if not (k == "eyebrows" and i == "none")]
-    w = model.weights
-    keep = w > 0
-    truths, resid = [], []
-    for (av, v, _, _), rd in zip(samples, readings):
-        x = model.x0 + np.tensordot(v, model.basis[:model.n_shape], axes=1)
-        truths.append(x)
-        resid.append(to_rig_frame(rd, x, np.where(keep, w, 0.0) + 1e-9) - x if not np.isnan(rd[0, 0]) else x * 0)
-    resid = np.array(resid)[ok].reshape(ok.sum(), -1)
+    keep = model.weights > 0
+    resid = []
+    for (_, v, _, _), rd, seen in zip(samples, readings, ok):
+        if seen:
+            x = model.x0 + np.tensordot(v, model.basis[:model.n_shape], axes=1)
+            resid.append((to_rig_frame(rd, x, model.weights + 1e-9) - x).ravel())
+    resid = np.array(resid)
     a = design([s for s, k in zip(samples, ok) if k], assets)
     # choose the ridge weight on held-out avatars (the last fifth), then refit on all
     n_train = int(0.8 * len(a))
