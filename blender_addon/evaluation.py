@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw
 
 from inference.avatar import default_avatar, write_text_atomic
 from inference.errors import InputError, OutputExists, UserError
-from inference.evaluate import (EvalRow, attribute_accuracy, ciede2000, landmark_nme, match_top1,
-                                read_labels, view_of)
+from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, landmark_nme,
+                                match_top1, read_labels, reduction, view_of, wilson_interval)
 from inference.pipeline import Analysis, Backend
 from rigs.catalogue import asset_catalogue
 
@@ -95,28 +95,54 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         avatar_views.append(av)
         used.append(r)
     top1, match_details = match_top1(avatar_views, photo_views)
-    attrs = attribute_accuracy(rows, asset_catalogue())
-    med = lambda xs: float(np.nanmedian(xs)) if len(xs) else float("nan")  # noqa: E731
-    summary = {
-        "photos": len(rows), "generated": len(ok_rows), "failed": len(rows) - len(ok_rows),
-        **{f"acc_{k}": round(v, 4) for k, v in attrs.items()},
-        "nme_posed_median": round(med([r.nme_posed for r in used]), 4),
-        "nme_default_posed_median": round(med([r.nme_default_posed for r in used]), 4),
-        "nme_front_median": round(med([r.nme for r in used]), 4),
-        "nme_default_front_median": round(med([r.nme_default for r in used]), 4),
-        "match_top1": round(top1, 4),
-        "skin_de2000_median": round(med([r.skin_de for r in used]), 2),
-        "hair_de2000_median": round(med([r.hair_de for r in used]), 2),
-        "seconds_per_photo": round(med([r.seconds for r in rows]), 3),
-    }
-    if summary["nme_default_posed_median"] > 0:
-        summary["nme_posed_reduction_vs_default"] = round(
-            1 - summary["nme_posed_median"] / summary["nme_default_posed_median"], 4)
+    summary = _summary(rows, used, top1)
     _print_table(rows, summary)
     write_text_atomic(out / "metrics.json", json.dumps(
         {"summary": summary, "rows": [asdict(r) for r in rows], "match": match_details}, indent=1, default=float))
     _contact_sheet(rows, photos_dir, out)
     backend.close()
+    return summary
+
+
+def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
+    """The figures, each with a 95 % interval under ``ci95``: Wilson for rates, a
+    bootstrap over the photos for medians and paired reductions. With a dozen photos one
+    photo moves an accuracy by 0.08; the intervals say how far a figure can be trusted."""
+    hits = attribute_hits(rows, asset_catalogue())
+    col = lambda name: np.array([getattr(r, name) for r in used], float)  # noqa: E731
+    posed, posed0, front, front0 = col("nme_posed"), col("nme_default_posed"), col("nme"), col("nme_default")
+    skin, hair = col("skin_de"), col("hair_de")
+    med = lambda xs: float(np.nanmedian(xs)) if len(xs) else float("nan")  # noqa: E731
+
+    def paired(a, b):
+        ok = np.isfinite(a) & np.isfinite(b)
+        return reduction(a[ok], b[ok]) if ok.any() else float("nan")
+
+    n_match = len(used) if len(used) >= 4 else 0
+    summary = {
+        "photos": len(rows), "generated": sum(r.ok for r in rows), "failed": sum(not r.ok for r in rows),
+        **{f"acc_{k}": round(h / n, 4) if n else float("nan") for k, (h, n) in hits.items()},
+        "nme_posed_median": round(med(posed), 4),
+        "nme_default_posed_median": round(med(posed0), 4),
+        "nme_posed_reduction_vs_default": round(paired(posed, posed0), 4),
+        "nme_front_median": round(med(front), 4),
+        "nme_default_front_median": round(med(front0), 4),
+        "nme_front_reduction_vs_default": round(paired(front, front0), 4),
+        "match_top1": round(top1, 4),
+        "skin_de2000_median": round(med(skin), 2),
+        "hair_de2000_median": round(med(hair), 2),
+        "seconds_per_photo": round(med([r.seconds for r in rows]), 3),
+    }
+    ci = {f"acc_{k}": wilson_interval(h, n) for k, (h, n) in hits.items()}
+    ci.update({
+        "nme_posed_median": bootstrap_interval(np.median, posed),
+        "nme_posed_reduction_vs_default": bootstrap_interval(reduction, posed, posed0),
+        "nme_front_median": bootstrap_interval(np.median, front),
+        "nme_front_reduction_vs_default": bootstrap_interval(reduction, front, front0),
+        "match_top1": wilson_interval(round(top1 * n_match), n_match) if n_match else (float("nan"),) * 2,
+        "skin_de2000_median": bootstrap_interval(np.median, skin),
+    })
+    summary["ci95"] = {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in ci.items()}
     return summary
 
 
@@ -160,8 +186,10 @@ def _print_table(rows: list[EvalRow], summary: dict) -> None:
         print(f"{r.file:16s} {a['hair']:18s} {a['beard']:11s} {a['glasses']:12s} {r.nme_posed:6.3f} "
               f"{r.nme_default_posed:6.3f} {r.nme:6.3f} {r.nme_default:6.3f} {r.skin_de:7.1f} {r.hair_de:7.1f} {r.pose.get('yaw', 0):5.1f} "
               f"{r.pose.get('pitch', 0):6.1f}")
+    ci = summary.get("ci95", {})
     for k, v in summary.items():
-        print(f"  {k}: {v}")
+        if k != "ci95":
+            print(f"  {k}: {v}" + (f"   95 % interval [{ci[k][0]}, {ci[k][1]}]" if k in ci else ""))
 
 
 def _contact_sheet(rows, photos_dir: Path, out: Path, cell: int = 200) -> None:

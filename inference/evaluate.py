@@ -178,9 +178,10 @@ def match_top1(avatars: list[View], photos: list[View]) -> tuple[float, list[dic
     return hits / n, details
 
 
-def attribute_accuracy(rows: list[EvalRow], catalogue: dict) -> dict[str, float]:
-    """Accuracy per attribute over rows with a label (blank labels skipped)."""
-    acc = {}
+def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int, int]]:
+    """(correct, labelled) per attribute; rows without a label or that failed are skipped.
+    Stubble counts as no beard (the labels mark chin and jaw hair)."""
+    out = {}
     for attr in ("glasses", "beard", "hair_length", "hair_color"):
         hits = total = 0
         for r in rows:
@@ -199,5 +200,45 @@ def attribute_accuracy(rows: list[EvalRow], catalogue: dict) -> dict[str, float]
                 pred = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av["colors"]["hair"]))))
             hits += pred == r.labels[attr]
             total += 1
-        acc[attr] = hits / total if total else float("nan")
-    return acc
+        out[attr] = (hits, total)
+    return out
+
+
+def attribute_accuracy(rows: list[EvalRow], catalogue: dict) -> dict[str, float]:
+    """Accuracy per attribute over rows with a label (NaN where none is labelled)."""
+    return {k: h / n if n else float("nan") for k, (h, n) in attribute_hits(rows, catalogue).items()}
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95 % for z = 1.96). Unlike the normal
+    approximation it stays inside [0, 1] and is honest at 0/n, n/n and small n, which is
+    what 13 labelled photos give."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = hits / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return float(max(0.0, mid - half)), float(min(1.0, mid + half))
+
+
+def bootstrap_interval(stat, *samples: np.ndarray, n_boot: int = 2000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``stat(*samples)``, resampling the photos (the
+    same indices in every sample, so paired figures stay paired). NaN entries are
+    dropped first, row-wise across the samples. Deterministic for a given ``seed``."""
+    arrs = [np.asarray(a, dtype=np.float64) for a in samples]
+    keep = np.all([np.isfinite(a) for a in arrs], axis=0)
+    arrs = [a[keep] for a in arrs]
+    n = len(arrs[0])
+    if n == 0:
+        return float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    vals = np.array([stat(*(a[i] for a in arrs)) for i in idx])
+    lo, hi = np.percentile(vals, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def reduction(fitted: np.ndarray, default: np.ndarray) -> float:
+    """1 - median(fitted) / median(default): how far below the default avatar's NME."""
+    return float(1.0 - np.median(fitted) / np.median(default))
