@@ -6,7 +6,8 @@ projected through the fitted camera onto the photo (painter's-algorithm rasteriz
 of the head plus the candidate, so hair behind the head is hidden) and compared with an
 *evidence map* computed from the photo once:
 
-* hair: person pixels that are not skin-coloured, above and around the face;
+* hair: person pixels that are not skin-coloured, above and around the face (not on
+  the ears);
 * beard: lower-face pixels darker than the measured skin, lips excluded;
 * glasses: edge strength in a band around the eyes, the eyes and brows themselves excluded.
 
@@ -16,6 +17,7 @@ so ``bald``/``none`` (an empty mask) competes on equal terms. Glasses use edge c
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +35,7 @@ GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
-SKIN, HAIR, BEARD, FRAME = 1, 2, 3, 4
+SKIN, HAIR, BEARD, FRAME, EAR = 1, 2, 3, 4, 5
 # Styles whose defining part (back, crown, curls) a front photo barely shows lose ties
 # against the plain style they look like from the front.
 STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short_curly": 0.01,
@@ -118,6 +120,16 @@ def _continuous(f: np.ndarray) -> np.ndarray:
     return f
 
 
+@functools.lru_cache(maxsize=1)
+def _ear_triangles() -> np.ndarray:
+    """Head triangles on the ears (the vertices the ear-size targets move)."""
+    rig = load_rig()
+    moved = np.linalg.norm(rig.target_dense("ears/l-ear-scale-incr") + rig.target_dense("ears/r-ear-scale-incr"),
+                           axis=1) > 2e-3
+    tris = rig.parts["head"].triangles()
+    return tris[moved[tris].all(axis=1)]
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -175,7 +187,12 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     # share of hair in regions anchored on the face, computed the same way on the
     # candidate's projection and on the photo's evidence.
     regions = _hair_regions(shape_hw, lm, iod, cx, chin_y, face)
+    # Ears are skin, but in shade their colour passes for brown hair; where the fitted
+    # head puts its ears the photo cannot tell hair from ear by colour, so no candidate
+    # is judged there (a shaded ear made short brown hair read as a bob).
+    not_ear = ras.draw([head_layer, (verts, _ear_triangles(), EAR)]) != EAR
     R = [ras.resize(r.astype(np.float32)) > 0.5 for r, _ in regions]
+    R = [r & not_ear for r in R]
     wts = np.array([w for _, w in regions])
     P = ras.resize(p_hair)
     fP = _continuous(np.array([P[r].mean() if r.any() else 0.0 for r in R]))
