@@ -204,11 +204,6 @@ def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int,
     return out
 
 
-def attribute_accuracy(rows: list[EvalRow], catalogue: dict) -> dict[str, float]:
-    """Accuracy per attribute over rows with a label (NaN where none is labelled)."""
-    return {k: h / n if n else float("nan") for k, (h, n) in attribute_hits(rows, catalogue).items()}
-
-
 def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval of a proportion (95 % for z = 1.96). Unlike the normal
     approximation it stays inside [0, 1] and is honest at 0/n, n/n and small n, which is
