@@ -26,6 +26,7 @@ LOOK_CHOICES = ("toon", "pbr")
 TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")
 VIEW_CHOICES = ("front", "three-quarter", "turntable")
 ENGINE_CHOICES = {"cycles": "CYCLES", "workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE"}
+MIN_SIZE, MAX_SIZE = 16, 8192     # what blender_addon.render accepts
 SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "samples" / "photos" / "person_01.jpg"
 
 
@@ -120,7 +121,7 @@ def cmd_eval(args) -> int:
     from .evaluation import run_eval
     summary = run_eval(Path(args.photos), Path(args.labels) if args.labels else None, Path(args.output),
                        size=args.size, force=args.force, limit=args.limit, texture=args.texture)
-    print(json.dumps(summary))
+    print(json.dumps(summary, allow_nan=False))
     return 0
 
 
@@ -142,6 +143,17 @@ def _positive_int(text: str) -> int:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
+
+
+def _render_size(text: str) -> int:
+    """argparse type: a render size the renderer accepts (16..8192 pixels)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not MIN_SIZE <= n <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a size in pixels from {MIN_SIZE} to {MAX_SIZE}, got {text!r}")
     return n
 
 
@@ -234,7 +246,7 @@ def _add_avatar_options(p: argparse.ArgumentParser) -> None:
                    help="head texture: auto (identity: none; styles: palette-stylized), none, "
                         "photo (projected from the photo), fast (palette-stylized), "
                         "exemplar (multi-view optimisation toward --style-image; ~20 s)")
-    p.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    p.add_argument("--size", type=_render_size, default=512, help="render size in pixels (default 512)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="generate from the bundled sample photo, with .blend and .glb")
     d.add_argument("-o", "--output", default="out/demo", help="output folder (default out/demo)")
-    d.add_argument("--size", type=int, default=512)
+    d.add_argument("--size", type=_render_size, default=512)
     d.add_argument("--force", action="store_true", help="replace an existing output folder")
     d.set_defaults(func=cmd_demo)
 
@@ -261,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("avatar", help="avatar.json")
     r.add_argument("-o", "--output", required=True, help="PNG path (turntable: frame stem)")
     r.add_argument("--look", choices=LOOK_CHOICES, default="toon")
-    r.add_argument("--size", type=int, default=512)
+    r.add_argument("--size", type=_render_size, default=512)
     r.add_argument("--view", choices=VIEW_CHOICES, default="front")
     r.add_argument("--engine", choices=sorted(ENGINE_CHOICES), default="cycles")
     r.add_argument("--transparent", action="store_true", help="transparent background")
@@ -303,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("photos", help="folder of photos")
     e.add_argument("--labels", help="labels.csv (default: PHOTOS/labels.csv if present)")
     e.add_argument("-o", "--output", required=True, help="folder for bundles, sheet and metrics")
-    e.add_argument("--size", type=int, default=512)
-    e.add_argument("--limit", type=int, default=0, help="only the first N photos")
+    e.add_argument("--size", type=_render_size, default=512)
+    e.add_argument("--limit", type=_positive_int, default=0, help="only the first N photos")
     e.add_argument("--texture", choices=TEXTURE_CHOICES, default="auto",
                    help="head texture mode of the generated avatars (default auto)")
     e.add_argument("--force", action="store_true", help="replace an existing output folder")

@@ -44,8 +44,11 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         photos = photos[:limit]
     if not photos:
         raise InputError(f"{photos_dir}: no photos found ({', '.join(sorted(PHOTO_SUFFIXES))})")
-    labels_path = labels_path or (photos_dir / "labels.csv")
-    labels = read_labels(labels_path) if labels_path.exists() else {}
+    if labels_path is None:            # optional beside the photos; required when named
+        labels_path = photos_dir / "labels.csv"
+        labels = read_labels(labels_path) if labels_path.exists() else {}
+    else:
+        labels = read_labels(labels_path)
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExists(f"{out} already exists; pass --force to replace it")
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,8 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
     summary = _summary(rows, used, top1)
     _print_table(rows, summary)
     write_text_atomic(out / "metrics.json", json.dumps(
-        {"summary": summary, "rows": [asdict(r) for r in rows], "match": match_details}, indent=1, default=float))
+        json_safe({"summary": summary, "rows": [asdict(r) for r in rows], "match": match_details}), indent=1,
+        default=float, allow_nan=False))
     _contact_sheet(rows, photos_dir, out)
     backend.close()
     return summary
@@ -143,7 +147,19 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "skin_de2000_median": bootstrap_interval(np.median, skin),
     })
     summary["ci95"] = {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in ci.items()}
-    return summary
+    return json_safe(summary)
+
+
+def json_safe(x):
+    """NaN (a figure with nothing to measure) as None, so the output is strict JSON that
+    jq and other parsers read (Python's json writes a bare NaN)."""
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return None if not np.isfinite(x) else float(x)
+    return x
 
 
 def _posed_renders(rows, out: Path, writer: BundleWriter, backend) -> dict[str, tuple[Path, Path]]:

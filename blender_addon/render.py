@@ -23,6 +23,7 @@ from .avatar_build import AvatarObjects
 
 ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
 VIEWS = {"front": 0.0, "three-quarter": 35.0}
+MIN_SIZE, MAX_SIZE = 16, 8192   # pixels; the CLI checks the same range before loading bpy
 STUDIO = "photo2avatar_studio"
 LENS_MM, SENSOR_MM = 85.0, 36.0
 FRAME_HEIGHT = 0.34          # metres of the subject visible vertically
@@ -155,8 +156,8 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
         raise ValueError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     if view not in (*VIEWS, "turntable"):
         raise ValueError(f"unknown view {view!r} (expected front, three-quarter or turntable)")
-    if not 16 <= size <= 8192:
-        raise ValueError(f"size {size} is outside 16..8192 pixels")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"size {size} is outside {MIN_SIZE}..{MAX_SIZE} pixels")
     scene = scene or bpy.context.scene
     look = objs.collection.get("photo2avatar_look", "toon")
     _configure(scene, engine, look, size, samples, transparent, background)

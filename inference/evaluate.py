@@ -56,9 +56,40 @@ class EvalRow:
     pose: dict = field(default_factory=dict)
 
 
+LABEL_VALUES = {"glasses": ("0", "1"), "beard": ("0", "1"), "hair_length": ("bald", "short", "medium", "long"),
+                "hair_color": tuple(HAIR_COLOR_NAMES)}
+
+
 def read_labels(path: Path) -> dict[str, dict[str, str]]:
-    with open(path, newline="") as fh:
-        return {row["file"]: row for row in csv.DictReader(fh)}
+    """``labels.csv`` -> {file: {attribute: value}}: a ``file`` column and any of the
+    attributes of :data:`LABEL_VALUES` (blank = unlabelled). Values are trimmed and
+    lower-cased; a value outside the vocabulary is an InputError naming its line, since
+    a typo would otherwise count silently as a miss."""
+    from inference.errors import InputError
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if "file" not in (reader.fieldnames or []):
+                raise InputError(f"{path}: a labels file needs a 'file' column "
+                                 f"(and any of {', '.join(LABEL_VALUES)})")
+            labels = {}
+            for row in reader:
+                clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                for attr, allowed in LABEL_VALUES.items():
+                    v = clean.get(attr, "").lower()
+                    if v and v not in allowed:
+                        raise InputError(f"{path} line {reader.line_num}: {attr} {clean[attr]!r} is not one "
+                                         f"of {', '.join(allowed)} (or blank)")
+                    clean[attr] = v
+                labels[clean["file"]] = clean
+            return labels
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such labels file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a folder, not a labels file") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: not a readable CSV file ({e.__class__.__name__})") from None
 
 
 def similarity_2d(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

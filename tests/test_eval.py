@@ -203,3 +203,69 @@ def test_eval_command_end_to_end(tmp_path):
                          capture_output=True, text=True, timeout=120)
     lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
     assert bad.returncode == 4 and len(lines) == 1 and "no photos" in lines[0]
+
+
+def test_labels_are_normalised_and_checked(tmp_path):
+    from inference.errors import InputError
+    from inference.evaluate import read_labels
+    f = tmp_path / "labels.csv"
+    f.write_text("\ufefffile,glasses,hair_length,hair_color\na.jpg, 1 ,Short,\nb.jpg,,,WHITE\n", encoding="utf-8")
+    labels = read_labels(f)
+    assert labels["a.jpg"]["glasses"] == "1" and labels["a.jpg"]["hair_length"] == "short"
+    assert labels["a.jpg"]["hair_color"] == "" and labels["b.jpg"]["hair_color"] == "white"
+    f.write_text("file,hair_color\na.jpg,black\nb.jpg,blond\n")
+    with pytest.raises(InputError, match="line 3: hair_color 'blond'"):
+        read_labels(f)
+
+
+def _eval_cli(*args):
+    return subprocess.run([sys.executable, "-m", "blender_addon.cli", "eval", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "no such labels file"),
+    (b"name,glasses\nx.jpg,1\n", "needs a 'file' column"),
+    (b"file,beard\nperson_01.jpg,yes\n", "line 2: beard 'yes' is not one of 0, 1"),
+    (b"\xff\xfe\x00\x01garbage", "not a readable CSV file"),
+])
+def test_bad_labels_file_is_a_one_line_error(tmp_path, content, words):
+    pytest.importorskip("bpy")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(PHOTOS / "person_01.jpg", photos)
+    labels = tmp_path / "labels.csv"
+    if content is not None:
+        labels.write_bytes(content)
+    r = _eval_cli(photos, "--labels", labels, "-o", tmp_path / "out")
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 4 and len(lines) == 1 and words in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_eval_without_labels_prints_strict_json(tmp_path):
+    """No labels.csv beside the photos: the accuracies are null (not NaN, which strict
+    JSON parsers reject) and everything else is measured."""
+    pytest.importorskip("bpy")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(PHOTOS / "person_10.jpg", photos)
+    r = _eval_cli(photos, "-o", tmp_path / "out", "--size", "256")
+    assert r.returncode == 0, r.stderr
+
+    def no_constants(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+    summary = json.loads(r.stdout.strip().splitlines()[-1], parse_constant=no_constants)
+    json.loads((tmp_path / "out" / "metrics.json").read_text(), parse_constant=no_constants)
+    assert summary["acc_glasses"] is None and summary["ci95"]["acc_glasses"] == [None, None]
+    assert summary["match_top1"] is None                     # needs four photos
+    assert 0 < summary["nme_front_median"] < 0.2
+
+
+@pytest.mark.parametrize("command", ["generate", "eval"])
+def test_render_size_out_of_range_is_a_usage_error(tmp_path, command):
+    src = PHOTOS / "person_01.jpg" if command == "generate" else PHOTOS
+    r = subprocess.run([sys.executable, "-m", "blender_addon.cli", command, str(src), "-o", str(tmp_path / "o"),
+                        "--size", "0"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "from 16 to 8192" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
