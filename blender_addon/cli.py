@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from inference.errors import InputError, OutputExists, UsageError, UserError
+from inference.errors import InputError, OutputExists, UsageError, UserError, check_writable
 
 LOOK_CHOICES = ("toon", "pbr")
 TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")
@@ -39,6 +39,7 @@ def _fresh_scene():
 def _check_output(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise OutputExists(f"{path} already exists; pass --force to replace it")
+    check_writable(path)
 
 
 def _progress_printer(quiet: bool):
@@ -167,6 +168,7 @@ def cmd_batch(args) -> int:
         backend = Backend()
         exemplar = json.dumps(backend.exemplar(args.style_image), sort_keys=True)
         backend.close()
+    check_writable(Path(args.output) / "index.html")
     settings = BatchSettings(style="exemplar" if exemplar else args.style, look=args.look, size=args.size,
                              views=args.render, exports=args.export, exemplar=exemplar, texture=args.texture)
     summary = run_batch(args.photos, args.output, settings, workers=args.workers, ray_address=args.ray,

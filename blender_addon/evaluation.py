@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inference.avatar import default_avatar, write_text_atomic
-from inference.errors import InputError, OutputExists, UserError
+from inference.errors import InputError, OutputExists, UserError, check_writable
 from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, landmark_nme,
                                 match_top1, read_labels, reduction, view_of, wilson_interval)
 from inference.pipeline import Analysis, Backend
@@ -51,6 +51,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         labels = read_labels(labels_path)
     if out.exists() and any(out.iterdir()) and not force:
         raise OutputExists(f"{out} already exists; pass --force to replace it")
+    check_writable(out / "metrics.json")
     out.mkdir(parents=True, exist_ok=True)
 
     backend = Backend()

@@ -14,6 +14,7 @@ EXIT_CODES = {
     6: "rendering or export failed",
     7: "no usable face in the photo (none, too small, cut off, or turned too far)",
     8: "batch finished, but some photos failed (see OUT/batch.log and OUT/index.html)",
+    9: "the output location cannot be written (no permission, a file in the way, read-only)",
 }
 
 
@@ -43,6 +44,32 @@ class RenderError(UserError):
     exit_code = 6
 
 
+class OutputError(UserError):
+    """The output path cannot be created or written."""
+    exit_code = 9
+
+
 class FaceError(UserError):
     """The photo is readable but shows no face that can be fitted."""
     exit_code = 7
+
+
+def check_writable(path) -> None:
+    """Raise :class:`OutputError` unless ``path`` (a file or folder to create) could be
+    written: a probe file is made and removed in its nearest existing ancestor folder
+    (permission bits alone say nothing for root or on read-only and virtual file
+    systems). Checked before the work starts, so a typo in ``-o`` costs no minutes of
+    analysis and leaves nothing behind."""
+    import tempfile
+    from pathlib import Path
+    path = Path(path).absolute()
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: cannot create it, {parent} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".photo2avatar-probe-"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write into {parent} ({e.strerror or e})") from None

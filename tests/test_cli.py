@@ -58,3 +58,28 @@ def test_demo_writes_a_complete_bundle(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left"
     r2 = _cli("demo", "-o", out, "--size", "128")
     assert r2.returncode == 5
+
+
+@pytest.mark.parametrize("command", ["generate", "render", "eval", "batch", "demo"])
+@pytest.mark.parametrize("where", ["file_in_the_way", "proc"])
+def test_unwritable_output_is_exit_9_before_any_work(tmp_path, command, where):
+    """-o under a regular file, or on a file system that refuses new files: one line,
+    exit 9, and nothing created."""
+    from pathlib import Path
+    if where == "proc":
+        if not Path("/proc/self").exists():
+            pytest.skip("no /proc here")
+        out = Path("/proc") / f"photo2avatar-{tmp_path.name}"
+    else:
+        (tmp_path / "a_file").write_text("in the way")
+        out = tmp_path / "a_file" / "out"
+    photos = Path(__file__).resolve().parents[1] / "samples" / "photos"
+    av = tmp_path / "avatar.json"
+    save_avatar(default_avatar(), av)
+    args = {"generate": [photos / "person_01.jpg"], "render": [av], "eval": [photos], "batch": [photos],
+            "demo": []}[command]
+    r = _cli(command, *args, "-o", out / "x.png" if command == "render" else out)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 9 and len(lines) == 1 and "cannot" in lines[0], r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["avatar.json"] + (["a_file"] if where == "file_in_the_way" else []))
