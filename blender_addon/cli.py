@@ -147,6 +147,17 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _unit_interval(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return x
+
+
 def _render_size(text: str) -> int:
     """argparse type: a render size the renderer accepts (16..8192 pixels)."""
     try:
@@ -291,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--gains", help="JSON of per-channel gain (and offset): {\"jawOpen\": 1.3}")
     t.add_argument("--avatar", required=True, help="a bundle folder or an avatar.json")
     t.add_argument("-o", "--output", required=True, help=".blend to write")
-    t.add_argument("--fps", type=int, default=30, help="scene frame rate (default 30)")
-    t.add_argument("--smoothing", type=float, default=0.3, help="One Euro smoothing 0..1 (default 0.3)")
+    t.add_argument("--fps", type=_positive_int, default=30, help="scene frame rate (default 30)")
+    t.add_argument("--smoothing", type=_unit_interval, default=0.3, help="One Euro smoothing 0..1 (default 0.3)")
     t.add_argument("--neutral-frame", type=int, default=None, help="calibrate against this frame")
     t.add_argument("--force", action="store_true", help="replace an existing file")
     t.set_defaults(func=cmd_retarget)

@@ -223,3 +223,18 @@ def test_retarget_cli_from_a_blend_with_gains(scene, tmp_path):
     r = subprocess.run(cmd + ["--force", "--source-object", "OtherRig", "--gains", str(tmp_path / "bad.json")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 4 and "not an ARKit channel" in r.stderr
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--fps", "0", "at least 1"), ("--fps", "-5", "at least 1"),
+    ("--smoothing", "5", "from 0 to 1"), ("--smoothing", "nan", "from 0 to 1"),
+])
+def test_retarget_options_out_of_range_are_usage_errors(tmp_path, option, value, words):
+    """A negative frame rate crashed deep in the baking and a smoothing of 5 was taken
+    silently; both are refused up front, nothing written."""
+    out = tmp_path / "anim.blend"
+    r = subprocess.run([sys.executable, "-m", "blender_addon.cli", "retarget", str(tmp_path / "any.csv"),
+                        "--avatar", str(tmp_path / "avatar.json"), "-o", str(out), option, value],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
