@@ -36,7 +36,11 @@ def _fresh_scene():
     return bpy.context.scene
 
 
-def _check_output(path: Path, force: bool) -> None:
+def _check_output(path: Path, force: bool, suffix: str | None = None) -> None:
+    """Refuse an output that exists (without ``force``), has the wrong file type for
+    what will be written into it, or cannot be written."""
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise UsageError(f"{path}: this command writes a {suffix} file; give the output that extension")
     if path.exists() and not force:
         raise OutputExists(f"{path} already exists; pass --force to replace it")
     check_writable(path)
@@ -86,7 +90,7 @@ def cmd_render(args) -> int:
     from .render import render_avatar
 
     out = Path(args.output)
-    _check_output(out, args.force)
+    _check_output(out, args.force, ".png")
     avatar = load_avatar(args.avatar)
     _fresh_scene()
     objs = build_avatar(avatar, look=args.look)
@@ -232,7 +236,7 @@ def cmd_retarget(args) -> int:
     from .retarget import apply_track
 
     out = Path(args.output)
-    _check_output(out, args.force)
+    _check_output(out, args.force, ".blend")
     src = Path(args.avatar)
     avatar = load_avatar(src / "avatar.json" if src.is_dir() else src)
     gain, offset = load_gains(args.gains) if args.gains else ({}, {})

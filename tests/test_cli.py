@@ -83,3 +83,14 @@ def test_unwritable_output_is_exit_9_before_any_work(tmp_path, command, where):
     assert r.returncode == 9 and len(lines) == 1 and "cannot" in lines[0], r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["avatar.json"] + (["a_file"] if where == "file_in_the_way" else []))
+
+
+@pytest.mark.parametrize("command, name, suffix", [("render", "x.jpg", ".png"), ("retarget", "anim.txt", ".blend")])
+def test_output_with_the_wrong_file_type_is_a_usage_error(tmp_path, command, name, suffix):
+    """render wrote PNG bytes into x.jpg and retarget a .blend into any name: refused."""
+    save_avatar(default_avatar(), tmp_path / "avatar.json")
+    args = [tmp_path / "avatar.json"] if command == "render" else [tmp_path / "t.csv", "--avatar",
+                                                                    tmp_path / "avatar.json"]
+    r = _cli(command, *args, "-o", tmp_path / name)
+    assert r.returncode == 2 and f"writes a {suffix} file" in r.stderr
+    assert not (tmp_path / name).exists()
