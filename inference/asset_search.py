@@ -82,7 +82,7 @@ class Rasterizer:
         for b in range(DEPTH_BINS - 1, -1, -1):        # larger depth = farther: draw first
             for label in np.unique(labels[bins == b]):
                 sel = (bins == b) & (labels == label)
-                cv2.fillPoly(img, list(np.round(polys[sel]).astype(np.int32)), int(label))
+                cv2.fillPoly(img, np.round(polys[sel]).astype(np.int32), int(label))
         return img
 
     def resize(self, full: np.ndarray) -> np.ndarray:
@@ -118,6 +118,21 @@ def _continuous(f: np.ndarray) -> np.ndarray:
     f[3] = min(f[3], 1.5 * f[2])
     f[4] = min(f[4], 1.5 * f[3])
     return f
+
+
+@functools.lru_cache(maxsize=None)
+def _asset_triangles(name: str, material: int | None = None) -> np.ndarray:
+    """(m, 3) fan triangulation of a library asset's polygons (of one material slot, or
+    all); the library does not change while the process runs."""
+    a = load_library()[name]
+    tris = []
+    for i, s in enumerate(a.loop_start):
+        e = a.loop_start[i + 1] if i + 1 < len(a.loop_start) else len(a.loop_vert)
+        if material is not None and a.poly_material[i] != material:
+            continue
+        poly = a.loop_vert[s:e]
+        tris += [(poly[0], poly[j], poly[j + 1]) for j in range(1, len(poly) - 1)]
+    return np.array(tris, np.int64).reshape(-1, 3)
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,16 +173,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     head_layer = (verts, head_tris, SKIN)
 
     def asset_layer(name, label, material=None):
-        a = lib[name]
-        pts = a.att.evaluate(verts, normals)
-        tris = []
-        for i, s in enumerate(a.loop_start):
-            e = a.loop_start[i + 1] if i + 1 < len(a.loop_start) else len(a.loop_vert)
-            if material is not None and a.poly_material[i] != material:
-                continue
-            poly = a.loop_vert[s:e]
-            tris += [(poly[0], poly[j], poly[j + 1]) for j in range(1, len(poly) - 1)]
-        return pts, np.array(tris, np.int64).reshape(-1, 3), label
+        return lib[name].att.evaluate(verts, normals), _asset_triangles(name, material), label
 
     scores: dict[str, dict[str, float]] = {"hair": {}, "beard": {}, "glasses": {}}
     dE_skin = np.linalg.norm(lab - skin_lab, axis=2)
