@@ -141,36 +141,23 @@ def _csv_choices(allowed: tuple[str, ...], what: str):
     return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return n
+def _bounded(convert, lo, hi, what: str):
+    """argparse type: ``convert(text)`` within [lo, hi] (``hi`` None: no upper bound);
+    anything else, NaN included, is a usage error saying what was expected."""
+    def parse(text: str):
+        try:
+            x = convert(text)
+        except ValueError:
+            x = None
+        if x is None or not (lo <= x and (hi is None or x <= hi)):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return x
+    return parse
 
 
-def _unit_interval(text: str) -> float:
-    """argparse type: a number from 0 to 1."""
-    try:
-        x = float(text)
-    except ValueError:
-        x = float("nan")
-    if not 0.0 <= x <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    return x
-
-
-def _render_size(text: str) -> int:
-    """argparse type: a render size the renderer accepts (16..8192 pixels)."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not MIN_SIZE <= n <= MAX_SIZE:
-        raise argparse.ArgumentTypeError(f"expected a size in pixels from {MIN_SIZE} to {MAX_SIZE}, got {text!r}")
-    return n
+_positive_int = _bounded(int, 1, None, "a whole number of at least 1")
+_unit_interval = _bounded(float, 0.0, 1.0, "a number from 0 to 1")
+_render_size = _bounded(int, MIN_SIZE, MAX_SIZE, f"a size in pixels from {MIN_SIZE} to {MAX_SIZE}")
 
 
 def cmd_batch(args) -> int:
