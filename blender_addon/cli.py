@@ -20,7 +20,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from inference.errors import InputError, OutputExists, UsageError, UserError, check_writable
+from inference.bundle_io import check_writable
+from inference.errors import InputError, OutputExists, UsageError, UserError
 
 LOOK_CHOICES = ("toon", "pbr")
 TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")

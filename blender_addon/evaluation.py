@@ -24,7 +24,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inference.avatar import default_avatar, write_text_atomic
-from inference.errors import InputError, OutputExists, UserError, check_writable
+from inference.bundle_io import check_writable
+from inference.errors import InputError, OutputExists, UserError
 from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, landmark_nme,
                                 match_top1, read_labels, reduction, view_of, wilson_interval)
 from inference.pipeline import Analysis, Backend
@@ -165,16 +166,15 @@ def json_safe(x):
 
 def _posed_renders(rows, out: Path, writer: BundleWriter, backend) -> dict[str, tuple[Path, Path]]:
     """Render each avatar and the default avatar at the photo's fitted pose."""
-    from inference.fit import fit_landmarks
     from inference.avatar import load_avatar
+    from inference.evaluate import front_pose_offset, posed_angles
     from .avatar_build import update_avatar
     from .render import render_avatar
     base = np.asarray(Image.open(out / "baseline" / "render.png").convert("RGB"))
     try:
-        y0, p0, _ = fit_landmarks(backend.perceiver.observe(base).landmarks,
-                                  assets=default_avatar().assets).yaw_pitch_roll
+        offset = front_pose_offset(backend.perceiver.observe(base).landmarks)
     except UserError:
-        y0 = p0 = 0.0
+        offset = (0.0, 0.0)
     result = {}
     folder = out / "posed"
     folder.mkdir(exist_ok=True)
@@ -182,7 +182,7 @@ def _posed_renders(rows, out: Path, writer: BundleWriter, backend) -> dict[str, 
     for r in rows:
         if not r.ok:
             continue
-        angles = (r.pose["yaw"] - y0, r.pose["pitch"] - p0)
+        angles = posed_angles(r.pose, offset)
         stem = Path(r.file).stem
         update_avatar(writer.objs, load_avatar(out / "bundles" / stem / "avatar.json"))
         (a,) = render_avatar(writer.objs, folder / f"{stem}.png", size=writer.size, angles=angles)

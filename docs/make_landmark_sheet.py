@@ -26,8 +26,7 @@ from blender_addon.avatar_build import update_avatar  # noqa: E402
 from blender_addon.bundle import BundleWriter  # noqa: E402
 from blender_addon.render import render_avatar  # noqa: E402
 from inference.avatar import default_avatar  # noqa: E402
-from inference.evaluate import NME_SUBSET, landmark_nme, similarity_2d  # noqa: E402
-from inference.fit import fit_landmarks  # noqa: E402
+from inference.evaluate import NME_SUBSET, front_pose_offset, landmark_nme, posed_angles, similarity_2d  # noqa: E402
 from inference.photo_io import load_photo  # noqa: E402
 from inference.pipeline import Analysis, Backend  # noqa: E402
 
@@ -68,14 +67,13 @@ def main() -> None:
     writer._avatar_objects(Analysis(default))
     (front,) = render_avatar(writer.objs, tmp / "default_front.png", size=512)
     read = lambda p: backend.perceiver.observe(np.asarray(Image.open(p).convert("RGB"))).landmarks  # noqa: E731
-    y0, p0, _ = fit_landmarks(read(front), assets=default.assets).yaw_pitch_roll
+    offset = front_pose_offset(read(front))
     rows = []
     for name in PHOTOS:
         photo = load_photo(ROOT / "samples" / "photos" / f"{name}.jpg")
         analysis = backend.analyze(photo)
         photo_lm = backend.perceiver.observe(photo.rgb).landmarks
-        pose = analysis.report["pose_deg"]
-        angles = (pose["yaw"] - y0, pose["pitch"] - p0)
+        angles = posed_angles(analysis.report["pose_deg"], offset)
         row = [tile(_overlay(photo.rgb, photo_lm, None), f"{name}: photo (green)")]
         for label, av in (("default head", default), ("likeness fit", analysis.avatar)):
             update_avatar(writer.objs, av)

@@ -137,12 +137,10 @@ def _asset_triangles(name: str, material: int | None = None) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _ear_triangles() -> np.ndarray:
-    """Head triangles on the ears (the vertices the ear-size targets move)."""
+    """Head triangles with all three corners on the ears."""
     rig = load_rig()
-    moved = np.linalg.norm(rig.target_dense("ears/l-ear-scale-incr") + rig.target_dense("ears/r-ear-scale-incr"),
-                           axis=1) > 2e-3
     tris = rig.parts["head"].triangles()
-    return tris[moved[tris].all(axis=1)]
+    return tris[rig.ear_vertices()[tris].all(axis=1)]
 
 
 def _sigmoid(x):

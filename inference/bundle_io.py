@@ -14,10 +14,29 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from inference.errors import OutputExists
+from inference.errors import OutputError, OutputExists
 
 STAGING = ".staging-"
 OLD = ".old-"
+
+
+def check_writable(path) -> None:
+    """Raise :class:`OutputError` unless ``path`` (a file or folder to create) could be
+    written: a probe file is made and removed in its nearest existing ancestor folder
+    (permission bits alone say nothing for root or on read-only and virtual file
+    systems). Checked before the work starts, so a typo in ``-o`` costs no minutes of
+    analysis and leaves nothing behind."""
+    path = Path(path).absolute()
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"{path}: cannot create it, {parent} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".photo2avatar-probe-"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write into {parent} ({e.strerror or e})") from None
 
 
 @contextmanager

@@ -76,10 +76,12 @@ def robust_lab(lab_pixels: np.ndarray, lo: float = 35, hi: float = 90) -> np.nda
     return np.median(px, axis=0)
 
 
-def measure_colors(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray) -> MeasuredColors:
-    """All five colours from an RGB photo, its landmarks and the person mask."""
+def measure_colors(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
+                   lab: np.ndarray | None = None) -> MeasuredColors:
+    """All five colours from an RGB photo, its landmarks and the person mask (``lab``: the
+    photo already in CIELAB, when the caller has it)."""
     h, w = rgb.shape[:2]
-    lab = srgb_to_lab(rgb.astype(np.float64) / 255.0)
+    lab = srgb_to_lab(rgb.astype(np.float64) / 255.0) if lab is None else lab
     hw = (h, w)
 
     # white balance from the eye whites: bright, low-chroma pixels inside the eye contours

@@ -114,6 +114,21 @@ def landmark_nme(render_lm: np.ndarray, photo_lm: np.ndarray) -> float:
     return float(np.linalg.norm(mapped - dst, axis=1).mean() / iod)
 
 
+def front_pose_offset(default_front_landmarks: np.ndarray) -> tuple[float, float]:
+    """(yaw, pitch) that the likeness fit reads on the default avatar's own front render.
+    Subtracted from a photo's fitted pose (:func:`posed_angles`) it gives the render angles
+    that show an avatar as the photo shows the person (the eval's posed NME)."""
+    from inference.avatar import default_avatar
+    from inference.fit import fit_landmarks
+    yaw, pitch, _ = fit_landmarks(default_front_landmarks, assets=default_avatar().assets).yaw_pitch_roll
+    return yaw, pitch
+
+
+def posed_angles(pose_deg: dict, offset: tuple[float, float]) -> tuple[float, float]:
+    """Render (yaw, pitch) for a report's ``pose_deg``, corrected by :func:`front_pose_offset`."""
+    return pose_deg["yaw"] - offset[0], pose_deg["pitch"] - offset[1]
+
+
 def silhouette_samples(mask: np.ndarray, lm: np.ndarray, grid: int = 24) -> np.ndarray:
     """The person mask above the mouth, sampled on a grid aligned to the eyes and scaled
     by the eye distance (so photo and render are comparable)."""

@@ -111,7 +111,7 @@ class Backend:
                                       "a frontal photo gives a closer likeness")
         with step("colors", 0.6):
             lab = srgb_to_lab(photo.rgb / 255.0)
-            colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask)
+            colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask, lab)
         with step("assets", 0.9):
             choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, reg, colors.lab["skin"],
                                    colors.lab["hair"], lab)

@@ -72,12 +72,10 @@ class HeadFrame:
         corr = load_correspondence(PLACEMENT_PATH)
         self.L = corr.points(self.V)
         self.L_tri, self.L_bary = corr.tri, corr.bary
-        ear = (np.linalg.norm(rig.target_dense("ears/l-ear-scale-incr")
-                              + rig.target_dense("ears/r-ear-scale-incr"), axis=1) > 2e-3)
+        ear = rig.ear_vertices()
         self.ear = ear
         self.ear_ids = np.flatnonzero(ear & np.isin(np.arange(len(self.V)), self.skin_ids))
-        ear_disp = np.linalg.norm(rig.target_dense("ears/l-ear-scale-incr")
-                                  + rig.target_dense("ears/r-ear-scale-incr"), axis=1)
+        ear_disp = rig.ear_displacement()
         # 1 away from the ears, 0 on them: shells fade out around the ear
         self.ear_keep = 1.0 - _smoothstep((ear_disp - 0.0015) / 0.003)
         skin = np.zeros(len(self.V), bool)

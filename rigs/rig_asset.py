@@ -104,6 +104,15 @@ class HeadRig:
         out[idx] = d
         return out
 
+    def ear_displacement(self) -> np.ndarray:
+        """(N,) metres each vertex moves under both ear-size targets (zero away from the ears)."""
+        return np.linalg.norm(self.target_dense("ears/l-ear-scale-incr") + self.target_dense("ears/r-ear-scale-incr"),
+                              axis=1)
+
+    def ear_vertices(self) -> np.ndarray:
+        """(N,) bool: the ears (vertices the ear-size targets move by more than 2 mm)."""
+        return self.ear_displacement() > 2e-3
+
     def deformed(self, target_weights: dict[str, float]) -> np.ndarray:
         """Vertices with ``sum_t w_t * delta_t`` added (the linear blendshape model)."""
         v = self.verts.copy()
@@ -131,7 +140,7 @@ def load_rig(path: str | Path = ASSET_PATH) -> HeadRig:
 
 
 CORRESPONDENCE_PATH = DATA_DIR / "mediapipe_correspondence.npz"
-PLACEMENT_PATH = Path(__file__).resolve().parent / "data" / "mediapipe_placement.npz"
+PLACEMENT_PATH = DATA_DIR / "mediapipe_placement.npz"
 
 
 @dataclass(frozen=True)

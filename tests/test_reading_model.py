@@ -101,7 +101,7 @@ def test_fitted_avatar_reads_closer_to_the_photo_than_the_default(scene, detecto
     (measured NME 0.021 vs 0.033 and 0.022 vs 0.041)."""
     from pathlib import Path
 
-    from inference.evaluate import landmark_nme
+    from inference.evaluate import front_pose_offset, landmark_nme, posed_angles
     from inference.photo_io import load_photo
     from inference.pipeline import Backend
 
@@ -111,9 +111,7 @@ def test_fitted_avatar_reads_closer_to_the_photo_than_the_default(scene, detecto
     photo_lm = detector.detect(photo.rgb)[0].points
     default = default_avatar()
     objs = build_avatar(default)
-    y0, p0, _ = fit_landmarks(_read(objs, detector, tmp_path / "front.png"), assets=default.assets).yaw_pitch_roll
-    pose = analysis.report["pose_deg"]
-    angles = (pose["yaw"] - y0, pose["pitch"] - p0)
+    angles = posed_angles(analysis.report["pose_deg"], front_pose_offset(_read(objs, detector, tmp_path / "front.png")))
     nme_default = landmark_nme(_read(objs, detector, tmp_path / "d.png", angles), photo_lm)
     update_avatar(objs, analysis.avatar)
     nme_fitted = landmark_nme(_read(objs, detector, tmp_path / "a.png", angles), photo_lm)
