@@ -26,8 +26,9 @@ from PIL import Image, ImageDraw
 from inference.avatar import default_avatar, write_text_atomic
 from inference.bundle_io import check_writable
 from inference.errors import InputError, OutputExists, UserError
-from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, landmark_nme,
-                                match_top1, read_labels, reduction, view_of, wilson_interval)
+from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, false_full_beards,
+                                landmark_nme, majority_baseline, match_top1, read_labels, reduction, top_scores, view_of,
+                                wilson_interval)
 from inference.pipeline import Analysis, Backend
 from rigs.catalogue import asset_catalogue
 
@@ -67,6 +68,8 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
             row.ok = True
             row.predicted = analysis.avatar.to_dict()
             row.pose = analysis.report["pose_deg"]
+            row.why = {"top3": top_scores(analysis.report["asset_scores"]),
+                       "hair_region": analysis.report.get("hair_region", {})}
         except UserError as e:
             row.error = str(e)
         row.seconds = time.perf_counter() - t
@@ -134,6 +137,7 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "nme_front_median": round(med(front), 4),
         "nme_default_front_median": round(med(front0), 4),
         "nme_front_reduction_vs_default": round(paired(front, front0), 4),
+        "false_full_beards": false_full_beards(rows),
         "match_top1": round(top1, 4),
         "skin_de2000_median": round(med(skin), 2),
         "hair_de2000_median": round(med(hair), 2),
@@ -149,6 +153,7 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "skin_de2000_median": bootstrap_interval(np.median, skin),
     })
     summary["ci95"] = {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in ci.items()}
+    summary["majority_baseline"] = majority_baseline(rows)
     return json_safe(summary)
 
 
@@ -203,10 +208,30 @@ def _print_table(rows: list[EvalRow], summary: dict) -> None:
         print(f"{r.file:16s} {a['hair']:18s} {a['beard']:11s} {a['glasses']:12s} {r.nme_posed:6.3f} "
               f"{r.nme_default_posed:6.3f} {r.nme:6.3f} {r.nme_default:6.3f} {r.skin_de:7.1f} {r.hair_de:7.1f} {r.pose.get('yaw', 0):5.1f} "
               f"{r.pose.get('pitch', 0):6.1f}")
+    _print_why(rows)
     ci = summary.get("ci95", {})
     for k, v in summary.items():
-        if k != "ci95":
-            print(f"  {k}: {v}" + (f"   95 % interval [{ci[k][0]}, {ci[k][1]}]" if k in ci else ""))
+        if k not in ("ci95", "majority_baseline"):
+            print(f"  {k}: {v}" + (f"   95 % interval [{ci[k][0]}, {ci[k][1]}]" if k in ci else "")
+                  + (f"   (always the commonest label: {summary['majority_baseline'][k[4:]]})"
+                     if k[4:] in summary.get("majority_baseline", {}) else ""))
+
+
+def _print_why(rows: list[EvalRow]) -> None:
+    """Why each asset was picked: the hair region's reading and the top-3 search scores."""
+    print(f"\n{'photo':16s} {'hair region':34s} top-3 hair / beard / glasses (search score)")
+    for r in rows:
+        if not r.ok or not r.why:
+            continue
+        h = r.why.get("hair_region", {})
+        region = (f"{h.get('length', '?'):6s} crown {h.get('crown_cover', 0):.2f} "
+                  f"ends {h.get('side_end_below_chin', 0):+.2f}") if h else ""
+        tops = ["  ".join(f"{a} {s:.3f}" for a, s in r.why["top3"].get(slot, []))
+                for slot in ("hair", "beard", "glasses")]
+        print(f"{r.file:16s} {region:34s} {tops[0]}")
+        for t in tops[1:]:
+            print(f"{'':51s} {t}")
+    print()
 
 
 def _contact_sheet(rows, photos_dir: Path, out: Path, cell: int = 200) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from inference.colors import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask
 from inference.fit import M_RIG_TO_CAM, FitResult
+from inference.hair_segment import HairSegmentation, segment_hair
 from rigs.asset_geometry import vertex_normals
 from rigs.asset_library import load_library
 from rigs.catalogue import asset_catalogue, target_weights
@@ -35,6 +36,12 @@ GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
+# The length class is read from the hair region (where the hair ends); the search picks the
+# style within it. The bonus is larger than any difference the region comparison makes.
+LENGTH_BONUS = 0.5
+# Hanging hair shows its strands: straight hair is not answered with locs or curls, nor
+# coils and locs with a straight curtain (short cuts show too little strand to tell).
+TEXTURE_WEIGHT = 0.15
 SKIN, HAIR, BEARD, FRAME, EAR = 1, 2, 3, 4, 5
 # Styles whose defining part (back, crown, curls) a front photo barely shows lose ties
 # against the plain style they look like from the front.
@@ -46,7 +53,8 @@ STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short
 class AssetChoice:
     assets: dict[str, str]
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    hair_lab: np.ndarray | None = None     # photo colour under the chosen hair, if any
+    hair_lab: np.ndarray | None = None     # photo colour of the hair region, if any
+    hair: HairSegmentation | None = None   # the hair region the search compared with
 
 
 class Rasterizer:
@@ -96,7 +104,8 @@ class Rasterizer:
 
 def _hair_regions(shape_hw, lm, iod, cx, chin_y, face):
     """(mask, weight) regions where hairstyles differ: above the forehead (bald or not),
-    the temples, beside the cheeks (medium and long), beside the neck (long)."""
+    the temples, beside the cheeks (medium and long), beside the neck (long), and the
+    forehead (fringe or not; last, after the order :func:`_continuous` reads)."""
     yy, xx = np.mgrid[0:shape_hw[0], 0:shape_hw[1]]
     top, eye_y = lm[10, 1], lm[[33, 263], 1].mean()
     brow_y = lm[[105, 334], 1].mean()
@@ -108,7 +117,9 @@ def _hair_regions(shape_hw, lm, iod, cx, chin_y, face):
     # beside the neck, but inside the shoulders' line where a collar or suit begins
     neck = (yy > chin_y) & (yy < chin_y + 0.5 * iod) & (dx > 0.45 * iod) & (dx < 0.95 * iod)
     shoulders = (yy > chin_y + 0.5 * iod) & (yy < chin_y + 1.1 * iod) & (dx > 0.45 * iod) & (dx < 1.1 * iod)
-    return [(above, 2.0), (temples, 0.25), (cheeks, 1.5), (neck, 1.0), (shoulders, 1.0)]
+    # the forehead: a fringe covers it, a parted or swept-back cut shows skin
+    forehead = face & (yy < brow_y - 0.15 * iod) & (dx < 0.6 * iod)
+    return [(above, 2.0), (temples, 0.25), (cheeks, 1.5), (neck, 1.0), (shoulders, 1.0), (forehead, 1.0)]
 
 
 def _continuous(f: np.ndarray) -> np.ndarray:
@@ -148,8 +159,13 @@ def _sigmoid(x):
 
 
 def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit: FitResult,
-                  skin_lab: np.ndarray, hair_lab: np.ndarray, lab: np.ndarray | None = None) -> AssetChoice:
-    """Best hair, beard and glasses for the photo (eyebrows by thickness of the brow strip)."""
+                  skin_lab: np.ndarray, lab: np.ndarray | None = None,
+                  hair: HairSegmentation | None = None) -> AssetChoice:
+    """Best hair, beard and glasses for the photo (eyebrows by thickness of the brow strip).
+
+    ``hair``: the photo's hair region (:func:`inference.hair_segment.segment_hair`); computed
+    here when not given. Hairstyles are compared with it, and those of the length class it
+    reads get :data:`LENGTH_BONUS`."""
     from inference.colors import srgb_to_lab
     rig = load_rig()
     lib = load_library()
@@ -180,12 +196,11 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     yy = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][0]
 
     # ---- hair ----
-    # hair: person, not skin, close to the measured hair colour (keeps most clothing out);
-    # compared above the shoulders, beside the face and neck
-    dE_hair = np.linalg.norm(lab - hair_lab, axis=2)
-    # light hair (grey, white, blonde) varies more in lightness with shading: wider tolerance
-    tol = 22.0 + 0.3 * max(0.0, float(hair_lab[0]) - 40.0)
-    p_hair = (person_mask > 0.5) * _sigmoid((dE_skin - 14.0) / 3.0) * _sigmoid((tol - dE_hair) / 4.0)
+    # evidence: the photo's own hair region (skin, backdrop and clothes cut away), so
+    # strands hanging over the shoulders are not rewarded where the photo shows a jacket
+    if hair is None:
+        hair = segment_hair(lab, lm, person_mask, skin_lab)
+    p_hair = hair.prob
     # The MakeHuman cranium is taller than most real skulls, so pixelwise overlap on the
     # crown says more about skull size than about the hairstyle. Compare instead the
     # share of hair in regions anchored on the face, computed the same way on the
@@ -205,7 +220,10 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         M = (ras.draw(layers) == HAIR).astype(np.float32)
         fM = _continuous(np.array([M[r].mean() if r.any() else 0.0 for r in R]))
         scores["hair"][hid] = float(1.0 - (wts * np.abs(fM - fP)).sum() / wts.sum()
-                                    - STYLE_PRIOR.get(hid, 0.0))
+                                    - STYLE_PRIOR.get(hid, 0.0)
+                                    + (LENGTH_BONUS if cat["hair"][hid]["length"] == hair.length else 0.0)
+                                    - (TEXTURE_WEIGHT * abs(hair.texture - cat["hair"][hid].get("curl", 0.0))
+                                       if cat["hair"][hid]["length"] in ("medium", "long") else 0.0))
 
     # ---- beard ----
     lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
@@ -214,6 +232,8 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     # facial hair is less red than skin whatever its colour (black, brown, grey); shading
     # darkens skin but keeps its redness
     p_beard = _sigmoid((skin_lab[1] - lab[..., 1] - 5.0) / 1.5)
+    # scalp hair hanging over the cheeks and jaw (curls, a bob) is not a beard
+    p_beard = p_beard * (1.0 - hair.prob)
     P = ras.resize(p_beard)
     R = ras.resize(beard_region.astype(np.float32)) > 0.5
     for bid in cat["beard"]:
@@ -251,27 +271,21 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         scores["glasses"][gid] = contrast - (RIMLESS_MARGIN if gid == "rimless" else 0.0)
 
     best = {k: max(v, key=v.get) for k, v in scores.items()}
-    return AssetChoice(best, scores, _colour_under_hair(best["hair"], ras, head_layer, asset_layer, lab,
-                                                         person_mask, dE_skin))
+    return AssetChoice(best, scores, hair_colour(lab, hair), hair)
 
 
-def _colour_under_hair(hid, ras, head_layer, asset_layer, lab, person_mask, dE_skin):
-    """Median CIELAB of the photo where the chosen hairstyle is projected and the photo
-    shows person, not skin: the hair's own pixels, wherever that style puts them (the
-    sides for a receding cut, the fringe for a bob)."""
-    from rigs.asset_library import load_library
-    from inference.colors import robust_lab
-    if f"hair/{hid}" not in load_library():
-        return None
-    M = ras.draw([head_layer, asset_layer(f"hair/{hid}", HAIR)]) == HAIR
-    # well inside the person mask: its edge around hair is soft and lets background in
+def hair_colour(lab: np.ndarray, hair: HairSegmentation) -> np.ndarray | None:
+    """Robust CIELAB of the photo's hair region, its rim left out (the cut's edge mixes
+    in backdrop and skin); None when the photo shows too little hair to measure.
+
+    The lit part of the hair decides: the shade between strands is dark whatever the hair's
+    colour, so the darker 40 % of the region are left out (blonde read as brown with them)."""
     import cv2
-    inner = cv2.erode((person_mask > 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
-    ok = M & (ras.resize(inner & (dE_skin > 14.0)) > 0.9)
-    if ok.sum() < 20:
-        return None
-    px = np.stack([ras.resize(lab[..., i]) for i in range(3)], axis=-1)[ok]
-    return robust_lab(px, 15, 85)
+    from inference.colors import robust_lab
+    m = hair.mask().astype(np.uint8)
+    inner = cv2.erode(m, np.ones((5, 5), np.uint8)).astype(bool)
+    px = lab[inner] if inner.sum() >= 200 else lab[m.astype(bool)]
+    return robust_lab(px, 40, 95) if len(px) >= 50 else None
 
 
 def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> str:

@@ -54,6 +54,7 @@ class EvalRow:
     skin_de: float = float("nan")
     hair_de: float = float("nan")
     pose: dict = field(default_factory=dict)
+    why: dict = field(default_factory=dict)     # top-3 scores per asset slot, the hair region's figures
 
 
 LABEL_VALUES = {"glasses": ("0", "1"), "beard": ("0", "1"), "hair_length": ("bald", "short", "medium", "long"),
@@ -248,6 +249,31 @@ def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int,
             total += 1
         out[attr] = (hits, total)
     return out
+
+
+FULL_BEARDS = ("short_full", "long_full")
+
+
+def false_full_beards(rows: list[EvalRow]) -> int:
+    """Photos labelled beard 0 whose avatar wears a full beard (the worst beard miss)."""
+    return sum(1 for r in rows if r.ok and r.labels.get("beard") == "0"
+               and r.predicted["assets"]["beard"] in FULL_BEARDS)
+
+
+def majority_baseline(rows: list[EvalRow]) -> dict[str, float]:
+    """Per attribute, the accuracy of always answering the commonest label of the folder:
+    the figure an attribute reader has to beat to be worth anything."""
+    out = {}
+    for attr in ("glasses", "beard", "hair_length", "hair_color"):
+        vals = [r.labels[attr] for r in rows if r.ok and r.labels.get(attr)]
+        if vals:
+            out[attr] = round(max(vals.count(v) for v in set(vals)) / len(vals), 4)
+    return out
+
+
+def top_scores(scores: dict[str, dict[str, float]], n: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """The ``n`` best candidates of each asset slot with their search scores, best first."""
+    return {slot: sorted(v.items(), key=lambda kv: -kv[1])[:n] for slot, v in scores.items()}
 
 
 def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:

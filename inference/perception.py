@@ -25,6 +25,7 @@ class FaceObservation:
     person_mask: np.ndarray          # (H, W) float32 in [0, 1] (selfie segmentation)
     n_faces: int
     warnings: list[str] = field(default_factory=list)
+    shoulders: np.ndarray | None = None   # (2, 2) pixels of the shoulder joints (MediaPipe Pose), if seen
 
     @property
     def size(self) -> tuple[int, int]:
@@ -44,6 +45,9 @@ class Perceiver:
         with quiet_native_stderr():
             import mediapipe as mp
             self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+            # the shoulders are where hair turns from medium to long (the full pose model
+            # ships in the wheel; only its shoulder joints are used)
+            self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
     def observe(self, rgb: np.ndarray) -> FaceObservation:
         """Landmarks of the largest face plus the person mask; FaceError if unusable."""
@@ -67,8 +71,21 @@ class Perceiver:
         with quiet_native_stderr():
             mask = self._seg.process(np.ascontiguousarray(rgb)).segmentation_mask
         mask = np.zeros((h, w), np.float32) if mask is None else mask.astype(np.float32)
-        return FaceObservation(rgb, p, mask, len(faces), warnings)
+        return FaceObservation(rgb, p, mask, len(faces), warnings, self._shoulders(rgb))
+
+    def _shoulders(self, rgb: np.ndarray) -> np.ndarray | None:
+        """Both shoulder joints in pixels, or None when Pose does not see them clearly."""
+        h, w = rgb.shape[:2]
+        with quiet_native_stderr():
+            res = self._pose.process(np.ascontiguousarray(rgb))
+        if res.pose_landmarks is None:
+            return None
+        pts = [res.pose_landmarks.landmark[i] for i in (11, 12)]
+        if min(q.visibility for q in pts) < 0.5:
+            return None
+        return np.array([[q.x * w, q.y * h] for q in pts])
 
     def close(self) -> None:
         self.detector.close()
         self._seg.close()
+        self._pose.close()

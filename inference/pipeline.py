@@ -81,6 +81,7 @@ class Backend:
         from inference.asset_search import choose_eyebrows, search_assets
         from inference.colors import measure_colors, srgb_to_lab
         from inference.fit import fit_landmarks, register_landmarks
+        from inference.hair_segment import segment_hair
         from inference.photo_io import Photo, load_photo
 
         if style_image is not None or exemplar is not None:
@@ -112,9 +113,11 @@ class Backend:
         with step("colors", 0.6):
             lab = srgb_to_lab(photo.rgb / 255.0)
             colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask, lab)
+        with step("hair", 0.7):
+            hair = segment_hair(lab, obs.landmarks, obs.person_mask, colors.lab["skin"], obs.shoulders)
         with step("assets", 0.9):
             choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, reg, colors.lab["skin"],
-                                   colors.lab["hair"], lab)
+                                   lab, hair)
             brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
         with step("likeness", 0.91):
             # the avatar whose render MediaPipe reads like the photo, wearing these assets
@@ -157,6 +160,7 @@ class Backend:
                     "registration_residual_over_eye_distance": reg.residual_norm},
             "expression_removed": {k: round(v, 4) for k, v in fit.expression.items() if v > 0.01},
             "asset_scores": {k: {a: round(s, 4) for a, s in v.items()} for k, v in choice.scores.items()},
+            "hair_region": hair.summary(),
             "white_balance_ab": list(colors.white_balance_ab),
             "faces_found": obs.n_faces,
             "landmarks_px": np.round(obs.landmarks, 2).tolist(),

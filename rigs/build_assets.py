@@ -452,7 +452,8 @@ def hair_styles(frame: HeadFrame) -> dict[str, tuple[dict, list]]:
         path = np.array([start + outward * (0.004 + 0.012 * t) + np.array([0, 0, -0.22 * t])
                          for t in np.linspace(0, 1, 12)])
         locs.append(_tube(frame, path, np.full(12, 0.0055)))
-    S["locs"] = ({"name": "Braids / locs", "length": "long", "volume": 0.6, "parting": "none", "curl": 0.3},
+    # locs: rope-twisted coils; from the front their strands turn like curls (strand texture)
+    S["locs"] = ({"name": "Braids / locs", "length": "long", "volume": 0.6, "parting": "none", "curl": 0.8},
                  [shell(cov, thick(0.007, noise=0.003, seed=11), level=2)] + locs)
     return S
 

@@ -1,0 +1,220 @@
+"""Hair region of a portrait, separated from skin, background and clothes.
+
+No face-parsing network ships inside a wheel we can install (MediaPipe 0.10.21 bundles
+selfie segmentation, which holds hair, neck, shoulders and clothes alike), so the hair
+region is found by a graph cut (OpenCV's GrabCut) seeded from landmark-placed regions:
+
+* certainly *not hair*: outside the person mask, pixels of the backdrop's colour, the
+  face below the brows, the middle of the neck and chest (clothes or skin);
+* certainly *hair*: person pixels in a band above the forehead whose colour is far from
+  the face's skin (a* weighted up: skin is redder than hair of any colour, and blonde hair
+  is close to fair skin in lightness);
+* the rest of the head-and-shoulders area: *probably* hair where it is far from the skin,
+  clothes and backdrop colours, *probably not* elsewhere; the cut settles these.
+
+A head that shows no hair seeds above the forehead (bald, shaved) gets no cut at all:
+an empty seed set is the evidence for ``bald``.
+
+From the region, :func:`hair_features` reads what an artist judges at a glance: how much
+of the crown is covered, and where the hair ends beside the face, relative to the jaw and
+the shoulders.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.colors import BROW_L, BROW_R, FACE_OVAL, polygon_mask, robust_lab
+
+WORK_IOD = 30.0          # the cut runs at this many pixels between the outer eye corners
+SEED_DIST = 18.0         # skin distance (weighted Lab) beyond which a crown pixel is hair
+LAB_WEIGHTS = np.array([0.5, 2.0, 1.0])   # L, a*, b*: see the module docstring
+MIN_SEED_SHARE = 0.12    # fewer hair seeds than this share of the crown band: no hair cut
+TEXTURE_IOD = 60.0        # strand texture is read at this many pixels per eye distance
+COHERENT, TURNING = 0.8, 0.4   # mean coherence of combed straight hair / of coils and locs
+DEFAULT_SHOULDERS = 0.75  # shoulder joints below the chin, eye distances (median of the samples)
+NEAR_SHOULDERS = 0.2      # hair ending lower than this above the shoulder joints is long
+
+
+@dataclass
+class HairSegmentation:
+    """Hair probability in photo pixels plus the geometry it was read in."""
+    prob: np.ndarray                  # (H, W) float32 in [0, 1]
+    crown_cover: float                # share of the band above the forehead that is hair
+    high_cover: float                 # the same, higher up the crown (receding vs bald)
+    side_end: float                   # lowest hair beside the face, in eye distances below the chin
+    shoulder: float                   # the shoulder joints, in the same units
+    side_cover: float                 # share of the temple/cheek strips beside the face that is hair
+    length: str                       # bald / short / medium / long
+    seeds: int                        # how many certain-hair pixels the cut started from
+    texture: float = 0.0              # 0 straight .. 1 curly/coily/locs (strand_texture)
+
+    def mask(self) -> np.ndarray:
+        return self.prob > 0.5
+
+    def summary(self) -> dict:
+        """The figures the length class was read from (report.json, eval table)."""
+        return {"length": self.length, "crown_cover": round(self.crown_cover, 3),
+                "high_cover": round(self.high_cover, 3), "side_cover": round(self.side_cover, 3),
+                "side_end_below_chin": round(self.side_end, 3),
+                "shoulders_below_chin": round(self.shoulder, 3), "texture": round(self.texture, 3),
+                "seeds": self.seeds}
+
+
+def _wdist(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return np.linalg.norm((lab - ref) * LAB_WEIGHTS, axis=-1)
+
+
+def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
+                 skin_lab: np.ndarray, shoulders: np.ndarray | None = None) -> HairSegmentation:
+    """Hair region of the photo (CIELAB image, landmarks in pixels, selfie mask, skin Lab,
+    the shoulder joints in pixels when Pose found them)."""
+    import cv2
+    h, w = lab.shape[:2]
+    iod = float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+    cx = float(lm[[33, 263], 0].mean())
+    top, chin = float(lm[10, 1]), float(lm[152, 1])
+    x0, x1 = int(max(0, cx - 2.4 * iod)), int(min(w, cx + 2.4 * iod))
+    y0, y1 = int(max(0, top - 1.6 * iod)), int(min(h, chin + 2.0 * iod))
+    k = WORK_IOD / iod
+    sw, sh = max(int((x1 - x0) * k), 8), max(int((y1 - y0) * k), 8)
+
+    def crop(img, interp=cv2.INTER_AREA):
+        return cv2.resize(np.ascontiguousarray(img[y0:y1, x0:x1]), (sw, sh), interpolation=interp)
+
+    L = crop(lab.astype(np.float32))
+    person = crop(person_mask.astype(np.float32))
+    # landmark geometry in work pixels
+    p = (lm[:, :2] - [x0, y0]) * k
+    wiod, wcx, wtop, wchin = WORK_IOD, (cx - x0) * k, (top - y0) * k, (chin - y0) * k
+    brow_y = float(min(p[BROW_L, 1].min(), p[BROW_R, 1].min()))
+    half = float(np.abs(p[[234, 454], 0] - wcx).mean())   # face half-width at the cheekbones
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    dx = np.abs(xx - wcx)
+    face = polygon_mask((sh, sw), p[FACE_OVAL], hull=False)
+
+    d_skin = _wdist(L, skin_lab)
+    outside = person < 0.3
+    bg_px = L[(person < 0.05)]
+    d_bg = _wdist(L, robust_lab(bg_px, 10, 90)) if len(bg_px) > 50 else np.full((sh, sw), 99.0)
+    # clothes: the chest below the neck and the far ends of the shoulders, where hair of
+    # any length rarely reaches
+    chest = (yy > wchin + 1.2 * wiod) & (dx < 0.6 * wiod) & (person > 0.7)
+    shoulder = (yy > wchin + 1.4 * wiod) & (dx > 1.5 * wiod) & (person > 0.7)
+    d_cloth = np.full((sh, sw), 99.0)
+    for region in (chest, shoulder):
+        if region.sum() > 30:
+            d_cloth = np.minimum(d_cloth, _wdist(L, robust_lab(L[region], 10, 90)))
+
+    gx = cv2.Sobel(L[..., 0], cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(L[..., 0], cv2.CV_32F, 0, 1, ksize=3)
+    texture = cv2.blur(np.hypot(gx, gy), (5, 5))
+    cloth_texture = float(np.median(texture[chest | shoulder])) if (chest | shoulder).any() else 1e9
+
+    crown = (yy > wtop - 0.55 * wiod) & (yy < wtop - 0.1 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
+    high = (yy > wtop - 1.0 * wiod) & (yy < wtop - 0.55 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
+    hairish = (d_skin > SEED_DIST) & (d_bg > 12.0)
+
+    not_hair = outside | (d_bg < 8.0) | (face & (yy > brow_y)) | \
+        ((yy > wchin + 0.3 * wiod) & (dx < 0.4 * wiod)) | (shoulder & (d_cloth < 8.0))
+    seeds = (crown | high) & hairish & ~not_hair
+    n_seed, n_band = int(seeds.sum()), int((crown | high).sum())
+    prob = np.zeros((sh, sw), np.float32)
+    if n_band and n_seed >= MIN_SEED_SHARE * n_band:
+        gc = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
+        # hair of the clothes' colour (black hair, dark suit) is told apart by texture:
+        # strands and locs are busy, cloth is smooth
+        likely = hairish & (person > 0.5) & ((d_cloth > 10.0) | (texture > 2.0 * cloth_texture))
+        gc[likely] = cv2.GC_PR_FGD
+        gc[not_hair] = cv2.GC_BGD
+        gc[seeds] = cv2.GC_FGD
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        # the cut compares colours in the same weighted Lab as the seeds (a* stretched)
+        img = np.clip(L * [1.275, 2.0, 1.0] + [0, 128, 128], 0, 255).astype(np.uint8)
+        cv2.grabCut(img, gc, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
+        prob = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
+        # The cut loses hair whose colour the clothes share (its background model holds
+        # both). Beside the face, above the chin, nothing but hair has the seeds' colour;
+        # below it, hair of that colour must also be busier than the cloth.
+        seed_lab = robust_lab(L[seeds], 10, 90)
+        tol = 14.0 + 0.2 * max(0.0, float(seed_lab[0]) - 40.0)
+        d_seed = _wdist(L, seed_lab)
+        like_seeds = (d_seed < tol) & hairish & (person > 0.5) & ~not_hair
+        # ... and below the chin the cut alone may not claim a jacket far from the hair's
+        # colour: lightness and chroma each within reach (a navy jacket differs from grey
+        # hair in lightness only, lit grey strands from shaded ones by less)
+        near = (np.abs(L[..., 0] - seed_lab[0]) < 1.6 * tol) & \
+            (np.linalg.norm(L[..., 1:] - seed_lab[1:], axis=-1) < 1.6 * tol)
+        prob &= (yy < wchin) | near
+        prob |= like_seeds & ((yy < wchin) | (texture > 1.5 * cloth_texture))
+        prob = prob.astype(np.float32)
+        # keep what connects to the crown: a dark lapel is not hair even if its colour is
+        n, comp = cv2.connectedComponents(prob.astype(np.uint8), connectivity=8)
+        keep = np.unique(comp[(crown | high) & (prob > 0)])
+        prob = np.isin(comp, keep[keep > 0]).astype(np.float32)
+
+    def cover(region):
+        return float(prob[region].mean()) if region.any() else 0.0
+
+    crown_cover, high_cover = cover(crown), cover(high)
+    # beside the face: strips just outside the face oval, from the brows down
+    sides = (dx > half) & (dx < half + 0.5 * wiod) & ~face
+    side_cover = cover(sides & (yy > brow_y) & (yy < wchin))
+    # each side on its own: hair swept to one shoulder still ends where it ends
+    band = (dx > half - 0.1 * wiod) & (dx < half + 0.9 * wiod) & ~face
+    ends = []
+    for side in (xx < wcx, xx >= wcx):
+        share = ((prob > 0) & band & side).sum(axis=1) / np.maximum((band & side).sum(axis=1), 1)
+        ends.append(np.nonzero(share > 0.2)[0])
+    hair_rows = np.concatenate(ends)
+    side_end = float((hair_rows.max() - wchin) / wiod) if len(hair_rows) else -2.0
+    shoulder = (shoulder_line(lm, shoulders) - chin) / iod
+    full = cv2.resize(prob, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros((h, w), np.float32)
+    out[y0:y1, x0:x1] = full
+    texture = strand_texture(lab[..., 0], out > 0.5, iod)
+    return HairSegmentation(out, crown_cover, high_cover, side_end, shoulder, side_cover,
+                            length_class(crown_cover, high_cover, side_end, shoulder), n_seed, texture)
+
+
+def strand_texture(lightness: np.ndarray, mask: np.ndarray, iod: float) -> float:
+    """0 (straight, combed: strands run one way) .. 1 (curls, coils, locs, braids: the
+    local orientation turns everywhere), from the coherence of the structure tensor
+    inside the hair region, read at :data:`TEXTURE_IOD` pixels per eye distance. Means
+    something for hair long enough to show strands (medium, long)."""
+    import cv2
+    k = TEXTURE_IOD / iod
+    L = cv2.resize(lightness.astype(np.float32), None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+    m = cv2.resize(mask.astype(np.uint8), (L.shape[1], L.shape[0]), interpolation=cv2.INTER_NEAREST)
+    m = cv2.erode(m, np.ones((7, 7), np.uint8)).astype(bool)   # the region's rim is an edge, not texture
+    if m.sum() < 50:
+        return 0.0
+    gx = cv2.Sobel(L, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(L, cv2.CV_32F, 0, 1, ksize=3)
+    jxx, jyy, jxy = (cv2.GaussianBlur(a, (0, 0), 3.0) for a in (gx * gx, gy * gy, gx * gy))
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (jxx + jyy + 1e-6)
+    return float(np.clip((COHERENT - coherence[m].mean()) / (COHERENT - TURNING), 0.0, 1.0))
+
+
+def shoulder_line(lm: np.ndarray, shoulders: np.ndarray | None) -> float:
+    """Image row of the shoulder joints (MediaPipe Pose), or :data:`DEFAULT_SHOULDERS`
+    eye distances below the chin when Pose did not see them."""
+    if shoulders is not None:
+        return float(np.mean(shoulders[:, 1]))
+    iod = float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+    return float(lm[152, 1] + DEFAULT_SHOULDERS * iod)
+
+
+def length_class(crown_cover: float, high_cover: float, side_end: float, shoulder: float) -> str:
+    """Length class from where hair is (``side_end``, ``shoulder``: eye distances below the
+    chin): none on the crown -> bald; ends beside the face above the ear lobes (about 0.6
+    above the chin) -> short; ends above the shoulders -> medium; reaches the shoulder
+    joints (which lie below the top of the shoulders) or falls past them -> long."""
+    if crown_cover < 0.25 and high_cover < 0.25:
+        return "bald"
+    if side_end < -0.6:
+        return "short"
+    if side_end < shoulder - NEAR_SHOULDERS:
+        return "medium"
+    return "long"
