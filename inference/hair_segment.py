@@ -33,6 +33,7 @@ LAB_WEIGHTS = np.array([0.5, 2.0, 1.0])   # L, a*, b*: see the module docstring
 MIN_SEED_SHARE = 0.12    # fewer hair seeds than this share of the crown band: no hair cut
 TEXTURE_IOD = 60.0        # strand texture is read at this many pixels per eye distance
 COHERENT, TURNING = 0.8, 0.4   # mean coherence of combed straight hair / of coils and locs
+FIRM_PERSON = 0.9         # selfie-mask value above which a pixel is taken as the person's
 DEFAULT_SHOULDERS = 0.75  # shoulder joints below the chin, eye distances (median of the samples)
 NEAR_SHOULDERS = 0.2      # hair ending lower than this above the shoulder joints is long
 
@@ -98,6 +99,10 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     outside = person < 0.3
     bg_px = L[(person < 0.05)]
     d_bg = _wdist(L, robust_lab(bg_px, 10, 90)) if len(bg_px) > 50 else np.full((sh, sw), 99.0)
+    # The backdrop's colour marks backdrop only where the person mask is soft (its edge
+    # lets the backdrop in around hair); inside the firm mask, grey hair on a grey backdrop
+    # or black hair on a black one is still hair.
+    d_bg = np.where(person < FIRM_PERSON, d_bg, 99.0)
     # clothes: the chest below the neck and the far ends of the shoulders, where hair of
     # any length rarely reaches
     chest = (yy > wchin + 1.2 * wiod) & (dx < 0.6 * wiod) & (person > 0.7)
