@@ -3,8 +3,9 @@
 Writes ``OUT/bundles/<photo stem>/`` for every photo, ``OUT/baseline/`` (the unfitted
 default avatar), ``OUT/posed/`` (avatar and default avatar rendered at each photo's
 fitted head pose), ``OUT/metrics.json`` (summary and per-photo rows) and
-``OUT/contact_sheet.png`` (photo | render). Prints a table; the CLI prints the summary
-as one JSON line.
+``OUT/contact_sheet.png`` (photo | render) and ``OUT/hair_regions.png`` (each photo with
+the hair region the search compared with, and its length reading). Prints a table; the
+CLI prints the summary as one JSON line.
 
 Landmark NME is reported twice. ``front`` compares the bundle's ``render.png`` (front
 view) with the photo, as DESIGN.md defines it; photos with 5-15 degrees of pitch or yaw
@@ -59,6 +60,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
     backend = Backend()
     writer = BundleWriter(size=size)
     rows: list[EvalRow] = []
+    hair_masks: dict[str, np.ndarray] = {}
     for i, photo in enumerate(photos):
         t = time.perf_counter()
         row = EvalRow(photo.name, ok=False, labels=labels.get(photo.name, {}))
@@ -68,6 +70,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
             row.ok = True
             row.predicted = analysis.avatar.to_dict()
             row.pose = analysis.report["pose_deg"]
+            hair_masks[photo.name] = analysis.hair_mask
             row.why = {"top3": top_scores(analysis.report["asset_scores"]),
                        "hair_region": analysis.report.get("hair_region", {})}
         except UserError as e:
@@ -109,6 +112,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         json_safe({"summary": summary, "rows": [asdict(r) for r in rows], "match": match_details}), indent=1,
         default=float, allow_nan=False))
     _contact_sheet(rows, photos_dir, out)
+    _hair_sheet(rows, hair_masks, photos_dir, out)
     backend.close()
     return summary
 
@@ -253,3 +257,27 @@ def _contact_sheet(rows, photos_dir: Path, out: Path, cell: int = 200) -> None:
         a = r.predicted["assets"]
         draw.text((x + 4, y + cell + 3), f"{r.file}: {a['hair']}, {a['beard']}, {a['glasses']}", fill=(20, 20, 20))
     sheet.save(out / "contact_sheet.png")
+
+
+def _hair_sheet(rows, masks: dict, photos_dir: Path, out: Path, cell: int = 200) -> None:
+    """Each photo with its hair region tinted and the length class read from it: where a
+    hair answer goes wrong, this shows whether the region or the choice is to blame."""
+    from inference.photo_io import load_photo
+    ok = [r for r in rows if r.ok and masks.get(r.file) is not None]
+    if not ok:
+        return
+    cols = 7
+    sheet = Image.new("RGB", (cols * cell, ((len(ok) + cols - 1) // cols) * (cell + 18)), (245, 243, 240))
+    draw = ImageDraw.Draw(sheet)
+    for i, r in enumerate(ok):
+        rgb = load_photo(photos_dir / r.file).rgb.astype(np.float32)
+        m = masks[r.file]
+        rgb[m] = 0.45 * rgb[m] + 0.55 * np.array([230.0, 40.0, 40.0])
+        im = Image.fromarray(rgb.astype(np.uint8))
+        im.thumbnail((cell, cell))
+        x, y = (i % cols) * cell, (i // cols) * (cell + 18)
+        sheet.paste(im, (x + (cell - im.width) // 2, y))
+        h = r.why.get("hair_region", {})
+        label = r.labels.get("hair_length") or "?"
+        draw.text((x + 4, y + cell + 3), f"{r.file[:-4]}: {h.get('length', '?')} (label {label})", fill=(20, 20, 20))
+    sheet.save(out / "hair_regions.png")

@@ -48,6 +48,9 @@ class Perceiver:
             # the shoulders are where hair turns from medium to long (the full pose model
             # ships in the wheel; only its shoulder joints are used)
             self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+            # its graph opens its models on worker threads, which log to fd 2 after this
+            # block unless one frame has gone through while it is silenced
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
 
     def observe(self, rgb: np.ndarray) -> FaceObservation:
         """Landmarks of the largest face plus the person mask; FaceError if unusable."""

@@ -33,6 +33,7 @@ class Analysis:
     report: dict = field(default_factory=dict)
     deformation: np.ndarray | None = None
     texture: np.ndarray | None = None       # (S, S, 3) sRGB uint8 head texture, or None
+    hair_mask: np.ndarray | None = None     # (H, W) bool: the photo's hair region (analysed size)
 
 
 class Backend:
@@ -187,7 +188,7 @@ class Backend:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report, deformation, tex_rgb)
+        return Analysis(av, report, deformation, tex_rgb, hair.mask())
 
     def close(self) -> None:
         self.perceiver.close()

@@ -192,7 +192,18 @@ def test_eval_command_end_to_end(tmp_path):
     assert len(list((out / "posed").glob("*.png"))) == 8
     from PIL import Image
     assert Image.open(out / "contact_sheet.png").size[1] > 100
+    assert Image.open(out / "hair_regions.png").size[1] > 100
     assert "acc_hair_color" in r.stdout and "95 % interval" in r.stdout
+    # why each asset was picked: the hair region's reading and the top-3 of every slot
+    assert "top-3 hair / beard / glasses" in r.stdout
+    for row in saved["rows"]:
+        assert row["why"]["hair_region"]["length"] in ("bald", "short", "medium", "long")
+        for slot in ("hair", "beard", "glasses"):
+            top = row["why"]["top3"][slot]
+            assert len(top) == 3 and top[0][0] == row["predicted"]["assets"][slot]
+            assert top[0][1] >= top[1][1] >= top[2][1]
+    assert summary["false_full_beards"] == 0
+    assert summary["majority_baseline"]["beard"] == 0.5
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert again.returncode == 5 and "--force" in again.stderr and "Traceback" not in again.stderr

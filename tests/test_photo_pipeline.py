@@ -238,3 +238,14 @@ def test_profile_beyond_the_fit_is_refused(tmp_path):
     r = _cli("generate", png, "-o", tmp_path / "b", "-q")
     assert r.returncode == 7 and "Traceback" not in r.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_perceiver_keeps_mediapipe_quiet():
+    """The Python API prints nothing of MediaPipe's native log, also from the Pose graph's
+    worker threads, which open their models after the constructor returns."""
+    code = ("import time; from inference.perception import Perceiver; from inference.photo_io import load_photo; "
+            f"p = Perceiver(); time.sleep(0.5); p.observe(load_photo(r'{PHOTOS / 'person_03.jpg'}').rgb); "
+            "time.sleep(0.5); p.close()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "W0000" not in run.stderr and "XNNPACK" not in run.stderr, run.stderr
