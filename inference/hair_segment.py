@@ -15,9 +15,10 @@ region is found by a graph cut (OpenCV's GrabCut) seeded from landmark-placed re
 A head that shows no hair seeds above the forehead (bald, shaved) gets no cut at all:
 an empty seed set is the evidence for ``bald``.
 
-From the region, :func:`hair_features` reads what an artist judges at a glance: how much
-of the crown is covered, and where the hair ends beside the face, relative to the jaw and
-the shoulders.
+From the region the segmentation reads what an artist judges at a glance: how much of the
+crown is covered, where the hair ends beside the face relative to the ear lobes and the
+shoulder joints (MediaPipe Pose), hence the length class (:func:`length_class`), and how
+its strands run (:func:`strand_texture`: straight or curly, coily, locs).
 """
 from __future__ import annotations
 
@@ -114,8 +115,8 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
 
     gx = cv2.Sobel(L[..., 0], cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(L[..., 0], cv2.CV_32F, 0, 1, ksize=3)
-    texture = cv2.blur(np.hypot(gx, gy), (5, 5))
-    cloth_texture = float(np.median(texture[chest | shoulder])) if (chest | shoulder).any() else 1e9
+    busy = cv2.blur(np.hypot(gx, gy), (5, 5))            # local gradient energy
+    cloth_busy = float(np.median(busy[chest | shoulder])) if (chest | shoulder).any() else 1e9
 
     crown = (yy > wtop - 0.55 * wiod) & (yy < wtop - 0.1 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
     high = (yy > wtop - 1.0 * wiod) & (yy < wtop - 0.55 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
@@ -126,11 +127,11 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     seeds = (crown | high) & hairish & ~not_hair
     n_seed, n_band = int(seeds.sum()), int((crown | high).sum())
     prob = np.zeros((sh, sw), np.float32)
-    if n_band and n_seed >= MIN_SEED_SHARE * n_band:
+    if n_band and n_seed >= max(MIN_SEED_SHARE * n_band, 20):
         gc = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
-        # hair of the clothes' colour (black hair, dark suit) is told apart by texture:
-        # strands and locs are busy, cloth is smooth
-        likely = hairish & (person > 0.5) & ((d_cloth > 10.0) | (texture > 2.0 * cloth_texture))
+        # hair of the clothes' colour (black hair, dark suit) is told apart by how busy it
+        # is: strands and locs are, cloth is smooth
+        likely = hairish & (person > 0.5) & ((d_cloth > 10.0) | (busy > 2.0 * cloth_busy))
         gc[likely] = cv2.GC_PR_FGD
         gc[not_hair] = cv2.GC_BGD
         gc[seeds] = cv2.GC_FGD
@@ -152,7 +153,7 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
         near = (np.abs(L[..., 0] - seed_lab[0]) < 1.6 * tol) & \
             (np.linalg.norm(L[..., 1:] - seed_lab[1:], axis=-1) < 1.6 * tol)
         prob &= (yy < wchin) | near
-        prob |= like_seeds & ((yy < wchin) | (texture > 1.5 * cloth_texture))
+        prob |= like_seeds & ((yy < wchin) | (busy > 1.5 * cloth_busy))
         prob = prob.astype(np.float32)
         # keep what connects to the crown: a dark lapel is not hair even if its colour is
         n, comp = cv2.connectedComponents(prob.astype(np.uint8), connectivity=8)
