@@ -120,12 +120,22 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
 
     crown = (yy > wtop - 0.55 * wiod) & (yy < wtop - 0.1 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
     high = (yy > wtop - 1.0 * wiod) & (yy < wtop - 0.55 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
+    # A photo cropped through the forehead does not show the crown: a band mostly above
+    # the frame says nothing (it must not read bald). Then the temples, beside the brows,
+    # carry the seeds and the bald test instead.
+    seen = {name: (b - max(a, -y0 * k)) / (b - a) >= 0.5 for name, (a, b) in
+            {"crown": (wtop - 0.55 * wiod, wtop - 0.1 * wiod), "high": (wtop - 1.0 * wiod, wtop - 0.55 * wiod)}.items()}
+    crown &= seen["crown"]
+    high &= seen["high"]
+    temples = (yy > brow_y - 0.4 * wiod) & (yy < brow_y + 0.2 * wiod) & (dx > half - 0.1 * wiod) & \
+        (dx < half + 0.35 * wiod) & ~face & (person > 0.7)
+    top_bands = (crown | high) if (seen["crown"] or seen["high"]) else temples
     hairish = (d_skin > SEED_DIST) & (d_bg > 12.0)
 
     not_hair = outside | (d_bg < 8.0) | (face & (yy > brow_y)) | \
         ((yy > wchin + 0.3 * wiod) & (dx < 0.4 * wiod)) | (shoulder & (d_cloth < 8.0))
-    seeds = (crown | high) & hairish & ~not_hair
-    n_seed, n_band = int(seeds.sum()), int((crown | high).sum())
+    seeds = top_bands & hairish & ~not_hair
+    n_seed, n_band = int(seeds.sum()), int(top_bands.sum())
     prob = np.zeros((sh, sw), np.float32)
     if n_band and n_seed >= max(MIN_SEED_SHARE * n_band, 20):
         gc = np.full((sh, sw), cv2.GC_PR_BGD, np.uint8)
@@ -157,13 +167,18 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
         prob = prob.astype(np.float32)
         # keep what connects to the crown: a dark lapel is not hair even if its colour is
         n, comp = cv2.connectedComponents(prob.astype(np.uint8), connectivity=8)
-        keep = np.unique(comp[(crown | high) & (prob > 0)])
+        keep = np.unique(comp[top_bands & (prob > 0)])
         prob = np.isin(comp, keep[keep > 0]).astype(np.float32)
 
     def cover(region):
         return float(prob[region].mean()) if region.any() else 0.0
+    if not seen["high"] and seen["crown"]:
+        high = crown                          # the upper band is above the frame
 
-    crown_cover, high_cover = cover(crown), cover(high)
+    if seen["crown"] or seen["high"]:
+        crown_cover, high_cover = cover(crown), cover(high)
+    else:                                     # crown above the frame: the temples stand in
+        crown_cover = high_cover = cover(temples)
     # beside the face: strips just outside the face oval, from the brows down
     sides = (dx > half) & (dx < half + 0.5 * wiod) & ~face
     side_cover = cover(sides & (yy > brow_y) & (yy < wchin))

@@ -217,3 +217,23 @@ def test_hair_on_a_backdrop_of_its_own_colour(observed, photo, grey):
     seg = segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
     assert seg.length == seg0.length, (seg.summary(), seg0.summary())
     assert seg.crown_cover > 0.8 * seg0.crown_cover and seg.high_cover > 0.8 * seg0.high_cover, seg.summary()
+
+
+@pytest.mark.parametrize("photo", ["person_03.jpg", "person_07.jpg", "person_10.jpg"])
+def test_a_crop_through_the_forehead_is_not_bald(observed, photo):
+    """Tight head shots cut the crown off: with the frame's top edge 0.1 eye distances
+    above the forehead landmark, the crown bands are out of the photo and the temples
+    decide. The length class stays as in the full photo (it read bald before)."""
+    from inference.colors import measure_colors, srgb_to_lab
+    from inference.hair_segment import segment_hair
+    from inference.perception import Perceiver
+    obs, _, _, seg0 = observed[1][photo]
+    y = int(obs.landmarks[10, 1] - 0.1 * obs.interocular)
+    rgb = np.ascontiguousarray(obs.rgb[y:])
+    p = Perceiver()
+    o = p.observe(rgb)
+    p.close()
+    lab = srgb_to_lab(rgb / 255.0)
+    skin = measure_colors(rgb, o.landmarks, o.person_mask, lab).lab["skin"]
+    seg = segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
+    assert seg.length == seg0.length != "bald", (seg.summary(), seg0.summary())
