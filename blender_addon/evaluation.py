@@ -228,7 +228,8 @@ def _print_why(rows: list[EvalRow]) -> None:
         if not r.ok or not r.why:
             continue
         h = r.why.get("hair_region", {})
-        region = (f"{h.get('length', '?'):6s} crown {h.get('crown_cover', 0):.2f} "
+        crown = h.get("crown_cover")
+        region = (f"{h.get('length') or '?':6s} crown {'-' if crown is None else f'{crown:.2f}':4s} "
                   f"ends {h.get('side_end_below_chin', 0):+.2f}") if h else ""
         tops = ["  ".join(f"{a} {s:.3f}" for a, s in r.why["top3"].get(slot, []))
                 for slot in ("hair", "beard", "glasses")]
@@ -279,5 +280,6 @@ def _hair_sheet(rows, masks: dict, photos_dir: Path, out: Path, cell: int = 200)
         sheet.paste(im, (x + (cell - im.width) // 2, y))
         h = r.why.get("hair_region", {})
         label = r.labels.get("hair_length") or "?"
-        draw.text((x + 4, y + cell + 3), f"{r.file[:-4]}: {h.get('length', '?')} (label {label})", fill=(20, 20, 20))
+        draw.text((x + 4, y + cell + 3), f"{Path(r.file).stem}: {h.get('length') or '?'} (label {label})",
+                  fill=(20, 20, 20))
     sheet.save(out / "hair_regions.png")

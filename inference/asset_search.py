@@ -37,7 +37,8 @@ RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
 # The length class is read from the hair region (where the hair ends); the search picks the
-# style within it. The bonus is larger than any difference the region comparison makes.
+# style within it: on the sample photos the best style of the class read beats the best of
+# any other by 0.38 or more with this bonus. No bonus where the region cannot tell.
 LENGTH_BONUS = 0.5
 # Hanging hair shows its strands: straight hair is not answered with locs or curls, nor
 # coils and locs with a straight curtain (short cuts show too little strand to tell).

@@ -29,6 +29,7 @@ import numpy as np
 from inference.colors import BROW_L, BROW_R, FACE_OVAL, polygon_mask, robust_lab
 
 WORK_IOD = 30.0          # the cut runs at this many pixels between the outer eye corners
+SKIN_CHROMA = 12.0       # skin chroma (C*ab) below which the photo counts as desaturated
 SEED_DIST = 18.0         # skin distance (weighted Lab) beyond which a crown pixel is hair
 LAB_WEIGHTS = np.array([0.5, 2.0, 1.0])   # L, a*, b*: see the module docstring
 MIN_SEED_SHARE = 0.12    # fewer hair seeds than this share of the crown band: no hair cut
@@ -43,29 +44,42 @@ NEAR_SHOULDERS = 0.2      # hair ending lower than this above the shoulder joint
 class HairSegmentation:
     """Hair probability in photo pixels plus the geometry it was read in."""
     prob: np.ndarray                  # (H, W) float32 in [0, 1]
-    crown_cover: float                # share of the band above the forehead that is hair
-    high_cover: float                 # the same, higher up the crown (receding vs bald)
+    crown_cover: float | None         # share of the band above the forehead that is hair (None: out of frame)
+    high_cover: float | None          # the same, higher up the crown (receding vs bald)
     side_end: float                   # lowest hair beside the face, in eye distances below the chin
     shoulder: float                   # the shoulder joints, in the same units
     side_cover: float                 # share of the temple/cheek strips beside the face that is hair
-    length: str                       # bald / short / medium / long
+    length: str | None                # bald / short / medium / long; None: the photo cannot tell
     seeds: int                        # how many certain-hair pixels the cut started from
     texture: float = 0.0              # 0 straight .. 1 curly/coily/locs (strand_texture)
+    temple_cover: float | None = None  # hair share beside the brows, when the upper crown is cut off
+    scalp_skin: float = 0.0           # skin share of the crown bands (bald needs it)
 
     def mask(self) -> np.ndarray:
         return self.prob > 0.5
 
     def summary(self) -> dict:
         """The figures the length class was read from (report.json, eval table)."""
-        return {"length": self.length, "crown_cover": round(self.crown_cover, 3),
-                "high_cover": round(self.high_cover, 3), "side_cover": round(self.side_cover, 3),
+        r3 = lambda v: None if v is None else round(v, 3)  # noqa: E731
+        return {"length": self.length, "crown_cover": r3(self.crown_cover),
+                "high_cover": r3(self.high_cover), "temple_cover": r3(self.temple_cover),
+                "scalp_skin": r3(self.scalp_skin), "side_cover": round(self.side_cover, 3),
                 "side_end_below_chin": round(self.side_end, 3),
                 "shoulders_below_chin": round(self.shoulder, 3), "texture": round(self.texture, 3),
                 "seeds": self.seeds}
 
 
-def _wdist(lab: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    return np.linalg.norm((lab - ref) * LAB_WEIGHTS, axis=-1)
+def _wdist(lab: np.ndarray, ref: np.ndarray, weights: np.ndarray = LAB_WEIGHTS) -> np.ndarray:
+    return np.linalg.norm((lab - ref) * weights, axis=-1)
+
+
+def colour_weights(skin_lab: np.ndarray) -> np.ndarray:
+    """The weighted-Lab metric for this photo. A desaturated or black-and-white photo
+    shrinks every chroma difference (skin vs grey hair reads as skin vs skin): the chroma
+    weights grow as the skin's chroma falls below :data:`SKIN_CHROMA`, and lightness
+    gains weight with them, up to 3x and 2x."""
+    gain = float(np.clip(SKIN_CHROMA / max(float(np.hypot(skin_lab[1], skin_lab[2])), 1e-3), 1.0, 3.0))
+    return LAB_WEIGHTS * np.array([min(gain, 2.0), gain, gain])
 
 
 def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
@@ -96,10 +110,11 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     dx = np.abs(xx - wcx)
     face = polygon_mask((sh, sw), p[FACE_OVAL], hull=False)
 
-    d_skin = _wdist(L, skin_lab)
+    wts = colour_weights(skin_lab)
+    d_skin = _wdist(L, skin_lab, wts)
     outside = person < 0.3
     bg_px = L[(person < 0.05)]
-    d_bg = _wdist(L, robust_lab(bg_px, 10, 90)) if len(bg_px) > 50 else np.full((sh, sw), 99.0)
+    d_bg = _wdist(L, robust_lab(bg_px, 10, 90), wts) if len(bg_px) > 50 else np.full((sh, sw), 99.0)
     # The backdrop's colour marks backdrop only where the person mask is soft (its edge
     # lets the backdrop in around hair); inside the firm mask, grey hair on a grey backdrop
     # or black hair on a black one is still hair.
@@ -111,7 +126,7 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     d_cloth = np.full((sh, sw), 99.0)
     for region in (chest, shoulder):
         if region.sum() > 30:
-            d_cloth = np.minimum(d_cloth, _wdist(L, robust_lab(L[region], 10, 90)))
+            d_cloth = np.minimum(d_cloth, _wdist(L, robust_lab(L[region], 10, 90), wts))
 
     gx = cv2.Sobel(L[..., 0], cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(L[..., 0], cv2.CV_32F, 0, 1, ksize=3)
@@ -120,19 +135,24 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
 
     crown = (yy > wtop - 0.55 * wiod) & (yy < wtop - 0.1 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
     high = (yy > wtop - 1.0 * wiod) & (yy < wtop - 0.55 * wiod) & (dx < 0.5 * wiod) & (person > 0.7)
-    # A photo cropped through the forehead does not show the crown: a band mostly above
-    # the frame says nothing (it must not read bald). Then the temples, beside the brows,
-    # carry the seeds and the bald test instead.
+    # A photo cropped through the forehead does not show the whole crown: a band mostly
+    # above the frame says nothing (it must not read bald), and the temples, beside the
+    # brows, join the bands that carry the seeds and the bald test (a high hairline
+    # leaves the lower crown band all forehead).
     seen = {name: (b - max(a, -y0 * k)) / (b - a) >= 0.5 for name, (a, b) in
             {"crown": (wtop - 0.55 * wiod, wtop - 0.1 * wiod), "high": (wtop - 1.0 * wiod, wtop - 0.55 * wiod)}.items()}
-    crown &= seen["crown"]
-    high &= seen["high"]
     temples = (yy > brow_y - 0.4 * wiod) & (yy < brow_y + 0.2 * wiod) & (dx > half - 0.1 * wiod) & \
         (dx < half + 0.35 * wiod) & ~face & (person > 0.7)
-    top_bands = (crown | high) if (seen["crown"] or seen["high"]) else temples
+    bands = {n: b for n, b in (("crown", crown), ("high", high)) if seen[n]}
+    if not seen["high"]:
+        bands["temples"] = temples
+    top_bands = np.logical_or.reduce(list(bands.values()))
     hairish = (d_skin > SEED_DIST) & (d_bg > 12.0)
 
-    not_hair = outside | (d_bg < 8.0) | (face & (yy > brow_y)) | \
+    # under the mouth, within the chin's width, hangs a beard, not scalp hair
+    mouth_y = float(p[14, 1])
+    beard = (yy > mouth_y) & (dx < 0.6 * half)
+    not_hair = outside | (d_bg < 8.0) | (face & (yy > brow_y)) | beard | \
         ((yy > wchin + 0.3 * wiod) & (dx < 0.4 * wiod)) | (shoulder & (d_cloth < 8.0))
     seeds = top_bands & hairish & ~not_hair
     n_seed, n_band = int(seeds.sum()), int(top_bands.sum())
@@ -146,7 +166,8 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
         gc[not_hair] = cv2.GC_BGD
         gc[seeds] = cv2.GC_FGD
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        # the cut compares colours in the same weighted Lab as the seeds (a* stretched)
+        # the cut compares colours in a Lab with a* stretched like the seeds' metric (its
+        # lightness keeps more weight than theirs: the cut also separates hair from cloth)
         img = np.clip(L * [1.275, 2.0, 1.0] + [0, 128, 128], 0, 255).astype(np.uint8)
         cv2.grabCut(img, gc, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
         prob = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
@@ -155,7 +176,7 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
         # below it, hair of that colour must also be busier than the cloth.
         seed_lab = robust_lab(L[seeds], 10, 90)
         tol = 14.0 + 0.2 * max(0.0, float(seed_lab[0]) - 40.0)
-        d_seed = _wdist(L, seed_lab)
+        d_seed = _wdist(L, seed_lab, wts)
         like_seeds = (d_seed < tol) & hairish & (person > 0.5) & ~not_hair
         # ... and below the chin the cut alone may not claim a jacket far from the hair's
         # colour: lightness and chroma each within reach (a navy jacket differs from grey
@@ -172,13 +193,12 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
 
     def cover(region):
         return float(prob[region].mean()) if region.any() else 0.0
-    if not seen["high"] and seen["crown"]:
-        high = crown                          # the upper band is above the frame
 
-    if seen["crown"] or seen["high"]:
-        crown_cover, high_cover = cover(crown), cover(high)
-    else:                                     # crown above the frame: the temples stand in
-        crown_cover = high_cover = cover(temples)
+    covers = {n: cover(b) for n, b in bands.items()}
+    # bald needs the scalp itself: skin-coloured pixels over most of the bare bands (a hat,
+    # or a photo whose colours cannot tell hair from skin, is no evidence of baldness)
+    scalp = top_bands & ~(d_bg < 8.0)
+    scalp_skin = float((d_skin[scalp] <= SEED_DIST).mean()) if scalp.any() else 0.0
     # beside the face: strips just outside the face oval, from the brows down
     sides = (dx > half) & (dx < half + 0.5 * wiod) & ~face
     side_cover = cover(sides & (yy > brow_y) & (yy < wchin))
@@ -195,8 +215,10 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     out = np.zeros((h, w), np.float32)
     out[y0:y1, x0:x1] = full
     texture = strand_texture(lab[..., 0], out > 0.5, iod)
-    return HairSegmentation(out, crown_cover, high_cover, side_end, shoulder, side_cover,
-                            length_class(crown_cover, high_cover, side_end, shoulder), n_seed, texture)
+    top_cover = max(covers.values()) if covers else 0.0
+    return HairSegmentation(out, covers.get("crown"), covers.get("high"), side_end, shoulder, side_cover,
+                            length_class(top_cover, scalp_skin, side_end, shoulder), n_seed, texture,
+                            covers.get("temples"), scalp_skin)
 
 
 def strand_texture(lightness: np.ndarray, mask: np.ndarray, iod: float) -> float:
@@ -205,9 +227,19 @@ def strand_texture(lightness: np.ndarray, mask: np.ndarray, iod: float) -> float
     inside the hair region, read at :data:`TEXTURE_IOD` pixels per eye distance. Means
     something for hair long enough to show strands (medium, long)."""
     import cv2
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return 0.0
+    # only the region's box is resampled (a large photo with a small face would be
+    # enlarged whole)
+    pad = int(0.2 * iod) + 2
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, mask.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, mask.shape[1])
     k = TEXTURE_IOD / iod
-    L = cv2.resize(lightness.astype(np.float32), None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
-    m = cv2.resize(mask.astype(np.uint8), (L.shape[1], L.shape[0]), interpolation=cv2.INTER_NEAREST)
+    L = cv2.resize(np.ascontiguousarray(lightness[y0:y1, x0:x1], np.float32), None, fx=k, fy=k,
+                   interpolation=cv2.INTER_AREA)
+    m = cv2.resize(np.ascontiguousarray(mask[y0:y1, x0:x1], np.uint8), (L.shape[1], L.shape[0]),
+                   interpolation=cv2.INTER_NEAREST)
     m = cv2.erode(m, np.ones((7, 7), np.uint8)).astype(bool)   # the region's rim is an edge, not texture
     if m.sum() < 50:
         return 0.0
@@ -227,13 +259,15 @@ def shoulder_line(lm: np.ndarray, shoulders: np.ndarray | None) -> float:
     return float(lm[152, 1] + DEFAULT_SHOULDERS * iod)
 
 
-def length_class(crown_cover: float, high_cover: float, side_end: float, shoulder: float) -> str:
-    """Length class from where hair is (``side_end``, ``shoulder``: eye distances below the
-    chin): none on the crown -> bald; ends beside the face above the ear lobes (about 0.6
-    above the chin) -> short; ends above the shoulders -> medium; reaches the shoulder
-    joints (which lie below the top of the shoulders) or falls past them -> long."""
-    if crown_cover < 0.25 and high_cover < 0.25:
-        return "bald"
+def length_class(top_cover: float, scalp_skin: float, side_end: float, shoulder: float) -> str | None:
+    """Length class from where hair is (``top_cover``: hair share of the crown bands in the
+    frame; ``scalp_skin``: skin share there; ``side_end``, ``shoulder``: eye distances below
+    the chin): bare crown showing skin -> bald (bare but not skin: None, unknown); ends
+    beside the face above the ear lobes (about 0.6 above the chin) -> short; ends above
+    the shoulders -> medium; reaches the shoulder joints (which lie below the top of the
+    shoulders) or falls past them -> long."""
+    if top_cover < 0.25:
+        return "bald" if scalp_skin >= 0.5 else None
     if side_end < -0.6:
         return "short"
     if side_end < shoulder - NEAR_SHOULDERS:
