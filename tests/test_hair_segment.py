@@ -31,6 +31,24 @@ def observed():
     return labels, out
 
 
+@pytest.fixture(scope="module")
+def perceiver():
+    from inference.perception import Perceiver
+    p = Perceiver()
+    yield p
+    p.close()
+
+
+def _segment(perceiver, rgb):
+    """(CIELAB photo, hair segmentation) of an RGB image, as the pipeline reads it."""
+    from inference.colors import measure_colors, srgb_to_lab
+    from inference.hair_segment import segment_hair
+    o = perceiver.observe(np.ascontiguousarray(rgb))
+    lab = srgb_to_lab(o.rgb / 255.0)
+    skin = measure_colors(o.rgb, o.landmarks, o.person_mask, lab).lab["skin"]
+    return lab, segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
+
+
 def test_region_holds_neither_backdrop_nor_face(observed):
     """Hair pixels are person pixels above the mouth or beside the face, never the
     backdrop and never the face below the brows."""
@@ -168,80 +186,48 @@ def test_renders_read_back_their_hair_length(scene, backend, tmp_path, hair, len
 
 
 @pytest.mark.parametrize("change", ["mirror", "smaller", "jpeg50"])
-def test_reading_survives_what_a_camera_changes(observed, change):
+def test_reading_survives_what_a_camera_changes(observed, perceiver, change):
     """The same person mirrored, at 0.6 of the size, or re-saved as a quality-50 JPEG reads
     the same length class and hair colour name: the decisions rest on the hair, not on a
     pixel count or a side."""
-    from inference.perception import Perceiver
-    _, out = observed
-    p = Perceiver()
-    try:
-        _same_reading_after(change, p, out)
-    finally:
-        p.close()
-
-
-def _same_reading_after(change, p, out):
     import cv2
     from inference.asset_search import hair_colour
-    from inference.colors import measure_colors, srgb_to_lab
-    from inference.hair_segment import segment_hair
+    _, out = observed
     for f in ("person_01.jpg", "person_03.jpg", "person_04.jpg", "person_09.jpg", "person_10.jpg"):
         obs, lab0, _, seg0 = out[f]
         rgb = obs.rgb
         if change == "mirror":
-            rgb = np.ascontiguousarray(rgb[:, ::-1])
+            rgb = rgb[:, ::-1]
         elif change == "smaller":
             rgb = cv2.resize(rgb, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
         else:
             rgb = cv2.imdecode(cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, 50])[1], cv2.IMREAD_UNCHANGED)
-        o = p.observe(rgb)
-        lab = srgb_to_lab(rgb / 255.0)
-        skin = measure_colors(rgb, o.landmarks, o.person_mask, lab).lab["skin"]
-        seg = segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
+        lab, seg = _segment(perceiver, rgb)
         assert seg.length == seg0.length, (f, seg.summary(), seg0.summary())
         assert hair_color_name(hair_colour(lab, seg)) == hair_color_name(hair_colour(lab0, seg0)), f
 
 
 @pytest.mark.parametrize("photo,grey", [("person_03.jpg", 30), ("person_10.jpg", 40), ("person_09.jpg", 215)])
-def test_hair_on_a_backdrop_of_its_own_colour(observed, photo, grey):
+def test_hair_on_a_backdrop_of_its_own_colour(observed, perceiver, photo, grey):
     """Studio backdrops are often grey, black or white: the same person composited (by the
     selfie mask) onto a backdrop of the hair's own shade keeps the length class and most of
     the crown (black hair on black read short and lost half its crown when every pixel of
     the backdrop's colour was taken for backdrop)."""
-    from inference.colors import measure_colors, srgb_to_lab
-    from inference.hair_segment import segment_hair
-    from inference.perception import Perceiver
     obs, _, _, seg0 = observed[1][photo]
     a = np.clip(obs.person_mask, 0, 1)[..., None]
-    rgb = (obs.rgb * a + grey * (1 - a)).astype(np.uint8)
-    p = Perceiver()
-    o = p.observe(rgb)
-    p.close()
-    lab = srgb_to_lab(rgb / 255.0)
-    skin = measure_colors(rgb, o.landmarks, o.person_mask, lab).lab["skin"]
-    seg = segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
+    _, seg = _segment(perceiver, (obs.rgb * a + grey * (1 - a)).astype(np.uint8))
     assert seg.length == seg0.length, (seg.summary(), seg0.summary())
     assert seg.crown_cover > 0.8 * seg0.crown_cover and seg.high_cover > 0.8 * seg0.high_cover, seg.summary()
 
 
 @pytest.mark.parametrize("photo,margin", [("person_03.jpg", 0.1), ("person_07.jpg", 0.1), ("person_10.jpg", 0.1),
                                           ("person_12.jpg", 0.5), ("person_13.jpg", 0.4)])
-def test_a_crop_through_the_forehead_is_not_bald(observed, photo, margin):
+def test_a_crop_through_the_forehead_is_not_bald(observed, perceiver, photo, margin):
     """Tight head shots cut the crown off: with the frame's top edge ``margin`` eye
     distances above the forehead landmark, the bands out of the photo say nothing and the
     temples join the seeds. The length class stays as in the full photo: it read bald
     (a high hairline leaves the lower band all forehead: person_12, person_13)."""
-    from inference.colors import measure_colors, srgb_to_lab
-    from inference.hair_segment import segment_hair
-    from inference.perception import Perceiver
     obs, _, _, seg0 = observed[1][photo]
     y = int(obs.landmarks[10, 1] - margin * obs.interocular)
-    rgb = np.ascontiguousarray(obs.rgb[y:])
-    p = Perceiver()
-    o = p.observe(rgb)
-    p.close()
-    lab = srgb_to_lab(rgb / 255.0)
-    skin = measure_colors(rgb, o.landmarks, o.person_mask, lab).lab["skin"]
-    seg = segment_hair(lab, o.landmarks, o.person_mask, skin, o.shoulders)
+    _, seg = _segment(perceiver, obs.rgb[y:])
     assert seg.length == seg0.length != "bald", (seg.summary(), seg0.summary())
