@@ -216,8 +216,12 @@ def test_generate_writes_a_complete_bundle_and_keeps_it_without_force(tmp_path):
     av = json.loads((out / "avatar.json").read_text())
     assert av["schema"] == "photo2avatar/avatar@1" and av["expression"] == {}
     report = json.loads((out / "report.json").read_text())
-    for stage in ("load", "perceive", "fit", "colors", "assets", "render"):
-        assert stage in report["timings_s"]
+    for stage in ("load", "perceive", "fit", "colors", "hair", "assets", "likeness", "render",
+                  "backend_startup", "process_start"):
+        assert stage in report["timings_s"], stage
+    # where a cold run's time goes: Python's start and imports come before every stage
+    assert 0.1 < report["timings_s"]["process_start"] < 60
+    assert report["hair_region"]["length"] == "short"          # person_10: short black hair
     assert len(report["landmarks_px"]) == 478
     assert Image.open(out / "render.png").size == (256, 256)
     before = (out / "avatar.json").read_bytes()
