@@ -6,9 +6,10 @@ projected through the fitted camera onto the photo (painter's-algorithm rasteriz
 of the head plus the candidate, so hair behind the head is hidden) and compared with an
 *evidence map* computed from the photo once:
 
-* hair: person pixels that are not skin-coloured, above and around the face (not on
-  the ears);
-* beard: lower-face pixels darker than the measured skin, lips excluded;
+* hair: the photo's hair region (:mod:`inference.hair_segment`), compared as shares of
+  regions anchored on the face (not on the ears); the region's length class and strand
+  texture weigh the styles;
+* beard: lower-face pixels less red than the measured skin, lips and scalp hair excluded;
 * glasses: edge strength in a band around the eyes, the eyes and brows themselves excluded.
 
 Hair and beard use soft pixel agreement ``1 - mean|M - P|`` over the attribute's region,
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.colors import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask
+from inference.colors import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask, robust_lab
 from inference.fit import M_RIG_TO_CAM, FitResult
 from inference.hair_segment import HairSegmentation, segment_hair
 from rigs.asset_geometry import vertex_normals
@@ -191,7 +192,6 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         return lib[name].att.evaluate(verts, normals), _asset_triangles(name, material), label
 
     scores: dict[str, dict[str, float]] = {"hair": {}, "beard": {}, "glasses": {}}
-    dE_skin = np.linalg.norm(lab - skin_lab, axis=2)
     face = polygon_mask(shape_hw, lm[FACE_OVAL], hull=False)
     brow_line = min(lm[BROW_L, 1].min(), lm[BROW_R, 1].min())
     yy = np.mgrid[0:shape_hw[0], 0:shape_hw[1]][0]
@@ -282,7 +282,6 @@ def hair_colour(lab: np.ndarray, hair: HairSegmentation) -> np.ndarray | None:
     The lit part of the hair decides: the shade between strands is dark whatever the hair's
     colour, so the darker 40 % of the region are left out (blonde read as brown with them)."""
     import cv2
-    from inference.colors import robust_lab
     m = hair.mask().astype(np.uint8)
     inner = cv2.erode(m, np.ones((5, 5), np.uint8)).astype(bool)
     px = lab[inner] if inner.sum() >= 200 else lab[m.astype(bool)]
