@@ -34,6 +34,10 @@ def _mesh(name: str, asset: AssetData, co: np.ndarray) -> bpy.types.Mesh:
     me.update(calc_edges=True)
     me.validate(verbose=False)
     me.polygons.foreach_set("material_index", asset.poly_material.astype(np.int32))
+    if asset.uv is not None:
+        # strand coordinates drive the hair material (strands, frayed tips, root colour)
+        layer = me.uv_layers.new(name="UVMap")
+        layer.data.foreach_set("uv", asset.uv[asset.loop_vert].astype(np.float32).ravel())
     me.shade_smooth()
     return me
 

@@ -1,7 +1,8 @@
 """The generated asset library (``rigs/data/assets.npz``) and its evaluation on any head.
 
-Each asset is stored as an :class:`~rigs.asset_geometry.Attachment` plus polygons and
-material slots (see ``rigs/build_assets.py``). :class:`KeyBasis` evaluates, once per
+Each asset is stored as an :class:`~rigs.asset_geometry.Attachment` plus polygons,
+material slots and, for hair and beards, per-vertex strand coordinates (see
+``rigs/asset_frame.py``). :class:`KeyBasis` evaluates, once per
 process, the head's vertices and normals under every shape key, so an asset's own shape
 keys (it follows the catalogue sliders and, for brows and beards, the ARKit expressions)
 are computed in a few milliseconds when it is attached.
@@ -31,6 +32,7 @@ class AssetData:
     materials: tuple[str, ...]
     rigid: bool
     expressions: bool
+    uv: np.ndarray | None = None    # (n, 2) per-vertex strand coordinates (hair, beards)
 
     @property
     def n_verts(self) -> int:
@@ -50,7 +52,8 @@ def load_library(path: str | Path = ASSETS_PATH) -> dict[str, AssetData]:
             flags = g("flags")
             out[name] = AssetData(name, Attachment(g("anchor"), g("weight"), g("height"), g("offset")),
                                   g("loop_start"), g("loop_vert"), g("poly_material"),
-                                  tuple(str(m) for m in g("materials")), bool(flags[0]), bool(flags[1]))
+                                  tuple(str(m) for m in g("materials")), bool(flags[0]), bool(flags[1]),
+                                  g("uv") if f"{name}/uv" in z.files else None)
     return out
 
 

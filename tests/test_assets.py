@@ -112,6 +112,11 @@ def test_every_asset_builds_and_binds(scene, kind):
         assert obj.parent == objs.armature and obj.modifiers["Armature"].object == objs.armature
         assert len(obj.vertex_groups) >= 1 and obj.data.shape_keys is not None
         assert len(obj.data.materials) >= 1
+        if kind in ("hair", "beard"):
+            # strand coordinates (root v=0 -> tip v=1) reach Blender as the UV map
+            uv = np.empty(2 * len(obj.data.loops), np.float32)
+            obj.data.uv_layers["UVMap"].data.foreach_get("uv", uv)
+            assert 0.0 <= uv[1::2].min() < 0.5 and uv[1::2].max() > 0.9, aid
     # swapping never leaks meshes: one asset mesh replaced by another
     assert len(bpy.data.meshes) <= n_meshes + 1
 
