@@ -1,8 +1,10 @@
 """Avatar-engine speed: one JSON line of figures.
 
 rig-asset load, build_avatar, update_avatar (shape change; colour change; switching
-one asset; switching three at once) and 512^2 render time per engine. The reference formulation for an update is a full rebuild in the
-same run: ``update_vs_rebuild`` is the ratio (lower is better). Run:
+one asset; switching three at once; the slowest hairstyle to switch to) and 512^2 render
+time per engine (and with the heaviest hairstyle). Reference formulations in the same run:
+a full rebuild for an update (``update_vs_rebuild``) and a dense per-key evaluation for an
+asset's shape keys (``asset_keys_sparse_vs_dense``); ratios, lower is better. Run:
 ``.venv/bin/python benchmarks/bench_engine.py [--eevee] [--repeat N]``.
 """
 from __future__ import annotations
@@ -91,6 +93,35 @@ def main(argv=None) -> None:
         single.append(av)
     it = iter(single)
     out["update_hair_switch_s"] = _median_time(lambda: update_avatar(objs, next(it), rig=rig), len(single))
+    # the slowest style to switch to (target <= 0.15 s), best of a few tries each
+    per_style = {}
+    for h in hair:
+        ts = []
+        for _ in range(3):
+            av = objs.avatar()
+            av.assets["hair"] = "crop" if h != "crop" else "buzz"
+            update_avatar(objs, av, rig=rig)
+            av.assets["hair"] = h
+            t = time.perf_counter()
+            update_avatar(objs, av, rig=rig)
+            ts.append(time.perf_counter() - t)
+        per_style[h] = min(ts)
+    worst = max(per_style, key=per_style.get)
+    out["hair_switch_worst_s"], out["hair_switch_worst_style"] = per_style[worst], worst
+    # the asset's shape keys: one sparse blend matrix for every key vs the reference
+    # formulation, a dense gather per key (what attach did before)
+    from rigs.arkit import ARKIT_NAMES
+    from rigs.asset_library import default_key_basis, load_library
+    from rigs.catalogue import shape_key_targets
+    basis, asset = default_key_basis(), load_library()[f"hair/{worst}"]
+    names = [k for k in shape_key_targets() if k not in ARKIT_NAMES]
+
+    def dense():
+        base = asset.att.evaluate(basis.V0, basis.N0)
+        return base, [asset.att.evaluate(*basis.shaped(k)[:2]) for k in names]
+    out["asset_keys_sparse_s"] = _median_time(lambda: basis.asset_keys(asset, names), args.repeat)
+    out["asset_keys_dense_s"] = _median_time(dense, args.repeat)
+    out["asset_keys_sparse_vs_dense"] = out["asset_keys_sparse_s"] / out["asset_keys_dense_s"]
 
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "r.png"
@@ -104,6 +135,15 @@ def main(argv=None) -> None:
             out[f"render_512_{key}_s"] = _median_time(
                 lambda: render_avatar(objs, png, size=512, engine=engine),
                 1 if engine == "BLENDER_EEVEE" else max(1, args.repeat // 2))
+        # the front toon render with the heaviest hair (target <= 0.5 s)
+        av = objs.avatar()
+        av.assets["hair"] = max(hair, key=lambda h: load_library()[f"hair/{h}"].n_verts)
+        update_avatar(objs, av, rig=rig)
+        looks.apply_look(objs, av, "toon")
+        render_avatar(objs, png, size=512)
+        out["render_512_cycles_toon_heaviest_hair_s"] = _median_time(lambda: render_avatar(objs, png, size=512),
+                                                                     max(1, args.repeat // 2))
+        out["heaviest_hair"] = av.assets["hair"]
     out.update({k: round(v, 4) for k, v in out.items() if isinstance(v, float)})
     print(json.dumps(out))
 

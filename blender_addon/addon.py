@@ -487,6 +487,9 @@ class P2A_PT_colors(_EditPanel):
         col = self.layout.column(align=True)
         for key in ("skin", "hair", "eyes", "lips", "eyebrows", "glasses"):
             col.prop(props, f"c_{key}")
+        hair = self.layout.column(align=True)
+        for key in ("grey", "roots", "beard_density"):
+            hair.prop(props, f"h_{key}", slider=True)
         coll = active_avatar(context)
         style = json.loads(coll[PROP]).get("style", {}).get("name", "identity")
         self.layout.label(text=f"Style: {style}", icon="MOD_LATTICE")

@@ -75,7 +75,7 @@ def attach_asset(objs, kind: str, asset_id: str, rig: HeadRig | None = None) -> 
     obj.shape_key_add(name="Basis", from_mix=False)
     for k, pos in keyed.items():
         kb = obj.shape_key_add(name=k, from_mix=False)
-        kb.data.foreach_set("co", pos.astype(np.float32).ravel())
+        kb.points.foreach_set("co", pos.astype(np.float32).ravel())
         kb.value = 0.0
     w = np.round(_skin_weights(asset, rig) / WEIGHT_STEP) * WEIGHT_STEP
     for b in np.flatnonzero(w.max(0) > 0):

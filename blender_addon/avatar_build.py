@@ -79,7 +79,7 @@ def _add_shape_keys(obj: bpy.types.Object, rig: HeadRig, part_name: str, always:
         if key_name not in always and np.abs(delta).max(initial=0.0) < MIN_KEY_EFFECT:
             continue
         kb = obj.shape_key_add(name=key_name, from_mix=False)
-        kb.data.foreach_set("co", (basis_co + delta).astype(np.float32).ravel())
+        kb.points.foreach_set("co", (basis_co + delta).astype(np.float32).ravel())
         kb.value = 0.0
     obj.data.shape_keys.use_relative = True
     del basis
@@ -199,7 +199,7 @@ def update_avatar(objs: AvatarObjects, avatar: Avatar, rig: HeadRig | None = Non
         looks.apply_look(objs, avatar, objs.collection.get("photo2avatar_look", "toon"),
                          only=[objs.assets[k] for k in changed if k in objs.assets])
     _apply_values(objs, avatar)
-    if old.colors != avatar.colors:
+    if old.colors != avatar.colors or old.hair != avatar.hair:
         looks.set_colors(objs, avatar)
     objs.collection[PROP] = json.dumps(avatar.to_dict())
 

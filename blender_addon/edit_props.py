@@ -1,7 +1,7 @@
 """The whole avatar vector as Blender properties on the avatar's collection.
 
 ``collection.photo2avatar_edit`` holds one property per catalogue slider, asset, colour,
-ARKit expression and the style strength. Editing any of them writes the avatar vector
+hair-colour parameter (grey, roots, beard density), ARKit expression and the style strength. Editing any of them writes the avatar vector
 and runs the engine's :func:`~blender_addon.avatar_build.update_avatar` (milliseconds for
 a slider), so the rig follows live; the avatar.json stored on the collection stays the
 source of truth, and :func:`sync_from_avatar` copies it into the properties after a
@@ -14,7 +14,8 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, FloatProperty, FloatVectorProperty
 
-from inference.avatar import ASSET_KEYS, COLOR_KEYS, DEFAULT_COLORS, STRENGTH_RANGE, hex_to_rgb, rgb_to_hex
+from inference.avatar import (ASSET_KEYS, COLOR_KEYS, DEFAULT_COLORS, DEFAULT_HAIR, STRENGTH_RANGE, hex_to_rgb,
+                              rgb_to_hex)
 from rigs.arkit import ARKIT_NAMES
 from rigs.catalogue import asset_catalogue, shape_catalogue
 
@@ -85,6 +86,13 @@ def _make_class():
     for key in COLOR_KEYS:
         ann[f"c_{key}"] = FloatVectorProperty(name=key.title(), subtype="COLOR_GAMMA", size=3, min=0.0,
                                               max=1.0, default=(0.5, 0.5, 0.5), update=_on_edit)
+    hair_labels = {"grey": ("Grey", "Share of grey strands (salt-and-pepper)"),
+                   "roots": ("Dark roots", "How much darker the hair is at the roots"),
+                   "beard_density": ("Beard density", "How many beard strands are drawn")}
+    for key, default in DEFAULT_HAIR.items():
+        label, tip = hair_labels[key]
+        ann[f"h_{key}"] = FloatProperty(name=label, description=tip, min=0.0, max=1.0, default=default,
+                                        subtype="FACTOR", update=_on_edit)
     for name in ARKIT_NAMES:
         ann[f"e_{name}"] = FloatProperty(name=name, min=0.0, max=1.0, default=0.0, update=_on_edit)
     ann["style_strength"] = FloatProperty(name="Style strength", min=STRENGTH_RANGE[0], max=STRENGTH_RANGE[1],
@@ -102,6 +110,7 @@ def props_to_avatar(props, avatar):
     data["shape"] = {p.name: round(getattr(props, f"s_{p.name}"), 6) for p in shape_catalogue()}
     data["assets"] = {k: getattr(props, f"a_{k}") for k in ASSET_KEYS}
     data["colors"] = {k: rgb_to_hex(tuple(getattr(props, f"c_{k}"))) for k in COLOR_KEYS}
+    data["hair"] = {k: round(getattr(props, f"h_{k}"), 6) for k in DEFAULT_HAIR}
     data["expression"] = {n: round(getattr(props, f"e_{n}"), 6) for n in ARKIT_NAMES
                           if getattr(props, f"e_{n}") > 0.0}
     data["style"] = {**data["style"], "strength": round(props.style_strength, 6)}
@@ -121,6 +130,8 @@ def sync_from_avatar(collection: bpy.types.Collection) -> None:
             setattr(props, f"a_{k}", av.assets[k])
         for k in COLOR_KEYS:
             setattr(props, f"c_{k}", hex_to_rgb(av.colors.get(k, DEFAULT_COLORS[k])))
+        for k in DEFAULT_HAIR:
+            setattr(props, f"h_{k}", av.hair.get(k, DEFAULT_HAIR[k]))
         for n in ARKIT_NAMES:
             setattr(props, f"e_{n}", av.expression.get(n, 0.0))
         props.style_strength = av.style.get("strength", 1.0)

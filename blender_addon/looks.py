@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bpy
 
+from blender_addon import hair_material
 from inference.avatar import Avatar, hex_to_rgb, srgb_to_linear
 
 LOOKS = ("toon", "pbr")
@@ -23,8 +24,9 @@ SLOTS = {
     "skin": "skin", "lips": "lips", "mouth": "#3a1416", "teeth": "#efe9dc", "tongue": "#c4666a",
     "sclera": "#f4f1ec", "iris": "eyes", "pupil": "#0b0b0c",
     "hair": "hair", "eyebrows": "eyebrows", "beard": "hair", "frame": "glasses",
-    "stubble": ("skin", "hair", 0.45),   # a mix: 45 % hair colour over the skin
+    "stubble": "hair",   # dots of the hair colour over the skin (blender_addon/hair_material.py)
 }
+STRAND_SLOTS = ("hair", "beard", "stubble")   # on meshes with strand UVs: strand shading
 OUTLINED = ("head", "hair/")     # objects that get the inverted-hull outline
 PART_SLOTS = {"head": ("skin", "mouth", "lips"), "teeth_upper": ("teeth",), "teeth_lower": ("teeth",),
               "tongue": ("tongue",), "eye_L": ("eye",), "eye_R": ("eye",)}
@@ -101,7 +103,8 @@ def _base_color_node(nt, avatar: Avatar, slot: str, highlight: bool = False, tex
     return mix.outputs["Result"]
 
 
-def _toon_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.types.Material:
+def _toon_material(name: str, avatar: Avatar, slot: str, texture=None, strands: bool = False
+                   ) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
     nt.nodes.clear()
@@ -130,22 +133,43 @@ def _toon_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.ty
     mix = nt.nodes.new("ShaderNodeMix")
     mix.data_type, mix.blend_type = "RGBA", "MULTIPLY"
     mix.inputs["Factor"].default_value = 1.0
-    nt.links.new(_base_color_node(nt, avatar, slot, highlight=True, texture=texture), mix.inputs["A"])
+    strand = hair_material.strand_node(nt, slot, _rgba(avatar, slot), avatar.hair) if strands else None
+    base = strand.outputs["Color"] if strand else _base_color_node(nt, avatar, slot, highlight=True, texture=texture)
+    nt.links.new(base, mix.inputs["A"])
     nt.links.new(bands.outputs["Color"], mix.inputs["B"])
     emit = nt.nodes.new("ShaderNodeEmission")
     nt.links.new(mix.outputs["Result"], emit.inputs["Color"])
-    nt.links.new(emit.outputs[0], out.inputs["Surface"])
+    if strand:   # missing strands are clear
+        clear = nt.nodes.new("ShaderNodeBsdfTransparent")
+        cut = nt.nodes.new("ShaderNodeMixShader")
+        nt.links.new(strand.outputs["Alpha"], cut.inputs["Fac"])
+        nt.links.new(clear.outputs[0], cut.inputs[1])
+        nt.links.new(emit.outputs[0], cut.inputs[2])
+        nt.links.new(cut.outputs[0], out.inputs["Surface"])
+    else:
+        nt.links.new(emit.outputs[0], out.inputs["Surface"])
     mat.diffuse_color = _rgba(avatar, "iris" if slot == "eye" else slot)
     mat["photo2avatar_slot"] = slot
     return mat
 
 
-def _pbr_material(name: str, avatar: Avatar, slot: str, texture=None) -> bpy.types.Material:
+def _pbr_material(name: str, avatar: Avatar, slot: str, texture=None, strands: bool = False
+                  ) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
     bsdf = nt.nodes["Principled BSDF"]
-    nt.links.new(_base_color_node(nt, avatar, slot, texture=texture), bsdf.inputs["Base Color"])
-    bsdf.inputs["Roughness"].default_value = {"eye": 0.08, "teeth": 0.3}.get(slot, 0.5)
+    if strands:
+        strand = hair_material.strand_node(nt, slot, _rgba(avatar, slot), avatar.hair)
+        nt.links.new(strand.outputs["Color"], bsdf.inputs["Base Color"])
+        nt.links.new(strand.outputs["Alpha"], bsdf.inputs["Alpha"])
+        bump = nt.nodes.new("ShaderNodeBump")
+        bump.inputs["Strength"].default_value = 0.5
+        bump.inputs["Distance"].default_value = 0.0015
+        nt.links.new(strand.outputs["Height"], bump.inputs["Height"])
+        nt.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    else:
+        nt.links.new(_base_color_node(nt, avatar, slot, texture=texture), bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = {"eye": 0.08, "teeth": 0.3, "hair": 0.5}.get(slot, 0.5)
     if slot == "skin":
         bsdf.inputs["Subsurface Weight"].default_value = 0.12
         bsdf.inputs["Subsurface Radius"].default_value = (0.8, 0.35, 0.2)
@@ -171,12 +195,30 @@ def _emission_and_clear(nt, color, emission_first: bool):
     return mix
 
 
-def _outline_material(name: str) -> bpy.types.Material:
+def _outline_material(name: str, avatar: Avatar | None = None) -> bpy.types.Material:
+    """Ink for the inverted hull; given ``avatar``, the hull of strand-shaded hair, inked
+    only where the strands are (its tips fray like the hair's)."""
     mat = bpy.data.materials.new(name)
     nt = mat.node_tree
     mix = _emission_and_clear(nt, (0.02, 0.015, 0.015, 1.0), emission_first=True)
     geo = nt.nodes.new("ShaderNodeNewGeometry")
-    nt.links.new(geo.outputs["Backfacing"], mix.inputs["Fac"])   # ink on front faces only
+    if avatar is None:
+        nt.links.new(geo.outputs["Backfacing"], mix.inputs["Fac"])   # ink on front faces only
+    else:
+        strand = hair_material.strand_node(nt, "hair", _rgba(avatar, "hair"), avatar.hair)
+        front = nt.nodes.new("ShaderNodeMath")
+        front.operation = "SUBTRACT"
+        front.inputs[0].default_value = 1.0
+        nt.links.new(geo.outputs["Backfacing"], front.inputs[1])
+        ink = nt.nodes.new("ShaderNodeMath")
+        ink.operation = "MULTIPLY"
+        nt.links.new(front.outputs[0], ink.inputs[0])
+        nt.links.new(strand.outputs["Alpha"], ink.inputs[1])
+        clear = nt.nodes.new("ShaderNodeMath")
+        clear.operation = "SUBTRACT"
+        clear.inputs[0].default_value = 1.0
+        nt.links.new(ink.outputs[0], clear.inputs[1])
+        nt.links.new(clear.outputs[0], mix.inputs["Fac"])
     mat.diffuse_color = (0.02, 0.015, 0.015, 1.0)
     mat["photo2avatar_slot"] = "outline"
     return mat
@@ -239,10 +281,14 @@ def apply_look(objs, avatar: Avatar, look: str, only=None) -> None:
         label = _label(obj)
         slots = _slots_of(obj)
         tex = texture if obj.get("photo2avatar_part") == "head" else None
+        has_uv = "photo2avatar_asset" in obj and "UVMap" in obj.data.uv_layers
         mats = [_lens_material(f"{prefix}_{look}_lens", look) if slot == "lens"
-                else make(f"{prefix}_{look}_{slot}_{label}", avatar, slot, texture=tex) for slot in slots]
+                else make(f"{prefix}_{look}_{slot}_{label}", avatar, slot, texture=tex,
+                          strands=has_uv and slot in STRAND_SLOTS) for slot in slots]
         outlined = look == "toon" and label.startswith(OUTLINED)
-        if outlined:
+        if outlined and has_uv:
+            mats.append(_outline_material(f"{prefix}_outline_{label}", avatar))
+        elif outlined:
             outline = outline or bpy.data.materials.get(f"{prefix}_outline") or _outline_material(f"{prefix}_outline")
             mats.append(outline)
         _assign_materials(obj.data, mats)
@@ -291,14 +337,22 @@ def set_texture(objs, rgb, avatar: Avatar) -> bpy.types.Image | None:
 
 
 def set_colors(objs, avatar: Avatar) -> None:
-    """Write ``avatar.colors`` into the existing materials (no node rebuild)."""
+    """Write ``avatar.colors`` and ``avatar.hair`` into the existing materials (no node rebuild)."""
     for obj in [*objs.parts.values(), *objs.assets.values()]:
         for mat in obj.data.materials:
             slot = mat.get("photo2avatar_slot")
-            if slot is None or slot in ("outline", "lens"):
+            if slot is None or slot == "lens":
                 continue
             nodes = mat.node_tree.nodes
-            if slot == "eye":
+            strand = next((n for n in nodes if n.name.startswith("strands:")), None)
+            if strand is not None:
+                s = strand.name.split(":", 1)[1]
+                hair_material.set_strand_inputs(strand, s, _rgba(avatar, s), avatar.hair)
+                if slot != "outline":
+                    mat.diffuse_color = _rgba(avatar, slot)
+            elif slot == "outline":
+                continue
+            elif slot == "eye":
                 ramp = nodes["color:eye"].color_ramp
                 for el in ramp.elements:
                     if abs(el.position - PUPIL_V) < 1e-6:

@@ -69,10 +69,11 @@ def _aim(obj, target: Vector) -> None:
     obj.rotation_euler = (target - obj.location).to_track_quat("-Z", "Y").to_euler()
 
 
-def _place_studio(coll, cam, centre: Vector, yaw_deg: float, pitch_deg: float = 0.0) -> None:
+def _place_studio(coll, cam, centre: Vector, yaw_deg: float, pitch_deg: float = 0.0,
+                  frame_height: float = FRAME_HEIGHT) -> None:
     cam.data.lens, cam.data.sensor_width, cam.data.sensor_fit = LENS_MM, SENSOR_MM, "VERTICAL"
     cam.data.sensor_height = SENSOR_MM
-    dist = (FRAME_HEIGHT / 2) / math.tan(math.atan(SENSOR_MM / 2 / LENS_MM))
+    dist = (frame_height / 2) / math.tan(math.atan(SENSOR_MM / 2 / LENS_MM))
     yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
     cam.location = centre + dist * Vector((math.sin(yaw) * math.cos(pitch),
                                            -math.cos(yaw) * math.cos(pitch), math.sin(pitch)))
@@ -142,14 +143,16 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
                   transparent: bool = False, background: str = "#e9e6e1",
                   samples: int | None = None, turntable_frames: int = 8,
                   scene: bpy.types.Scene | None = None,
-                  angles: tuple[float, float] | None = None) -> list[Path]:
+                  angles: tuple[float, float] | None = None,
+                  frame_height: float = FRAME_HEIGHT) -> list[Path]:
     """Render ``objs`` to PNG; returns the written files.
 
     ``view`` is ``front``, ``three-quarter`` or ``turntable`` (``turntable_frames`` images
     named ``<stem>_000.png``...). ``neutral`` zeroes the expression keys for the render
     and restores them afterwards. ``angles`` = (yaw, pitch) in degrees places the camera
     explicitly (yaw turns toward the avatar's left, pitch looks from above), overriding
-    ``view``. After the call ``scene.camera`` holds the last camera pose, so
+    ``view``. ``frame_height`` (m) is how much of the subject the frame shows vertically
+    (more for tall hair). After the call ``scene.camera`` holds the last camera pose, so
     :func:`projection_matrix` maps world points onto the written image.
     """
     if engine not in ENGINES:
@@ -189,7 +192,7 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
         centre = face_centre(objs)
         for i, (yaw, pitch) in enumerate(poses):
             out = path if len(poses) == 1 else path.with_name(f"{path.stem}_{i:03d}.png")
-            _place_studio(coll, cam, centre, yaw, pitch)
+            _place_studio(coll, cam, centre, yaw, pitch, frame_height)
             tmp = out.with_name(f".{out.stem}.tmp.png")
             scene.render.filepath = str(tmp)
             with quiet_stdout():

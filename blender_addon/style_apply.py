@@ -65,7 +65,7 @@ def _set_key(obj, co: np.ndarray | None) -> None:
     if kb is None:
         kb = obj.shape_key_add(name=STYLE_KEY, from_mix=False)
         kb.slider_max = 2.0
-    kb.data.foreach_set("co", co.astype(np.float32).ravel())
+    kb.points.foreach_set("co", co.astype(np.float32).ravel())
 
 
 def _carry_expressions(head_obj, rig: HeadRig, shaped: np.ndarray, styled: np.ndarray | None) -> None:
@@ -86,7 +86,7 @@ def _carry_expressions(head_obj, rig: HeadRig, shaped: np.ndarray, styled: np.nd
             delta += rig.target_dense(t)[ids]
         if jac is not None:
             delta = carry(jac, delta)
-        kb.data.foreach_set("co", (base + delta).astype(np.float32).ravel())
+        kb.points.foreach_set("co", (base + delta).astype(np.float32).ravel())
 
 
 def apply_style(objs, avatar, rig: HeadRig, shaped: np.ndarray, force: bool = False) -> np.ndarray:
@@ -132,15 +132,15 @@ def bake_style(objs) -> None:
         n = len(basis.data)
         b = np.empty(n * 3, np.float32)
         s = np.empty(n * 3, np.float32)
-        basis.data.foreach_get("co", b)
-        kb.data.foreach_get("co", s)
+        basis.points.foreach_get("co", b)
+        kb.points.foreach_get("co", s)
         d = (s - b) * kb.value
         for other in keys.key_blocks:
             if other is kb:
                 continue
             co = np.empty(n * 3, np.float32)
-            other.data.foreach_get("co", co)
-            other.data.foreach_set("co", co + d)
+            other.points.foreach_get("co", co)
+            other.points.foreach_set("co", co + d)
         obj.data.vertices.foreach_set("co", b + d)
         obj.shape_key_remove(kb)
     objs.collection["photo2avatar_style_baked"] = True

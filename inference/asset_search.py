@@ -45,10 +45,12 @@ LENGTH_BONUS = 0.5
 # coils and locs with a straight curtain (short cuts show too little strand to tell).
 TEXTURE_WEIGHT = 0.15
 SKIN, HAIR, BEARD, FRAME, EAR = 1, 2, 3, 4, 5
-# Styles whose defining part (back, crown, curls) a front photo barely shows lose ties
-# against the plain style they look like from the front.
-STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "afro": 0.02, "short_curly": 0.01,
-               "long_curly": 0.01, "wavy_medium": 0.01, "quiff": 0.005, "side_part": 0.005}
+# Styles whose defining part (back, crown, curls, a faded side) a front photo barely shows
+# lose ties against the plain style they look like from the front.
+STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "braids": 0.02, "afro": 0.02, "short_afro": 0.015,
+               "twa": 0.01, "curly_top": 0.01, "short_curly": 0.01, "shoulder_curly": 0.01, "long_curly": 0.01,
+               "wavy_medium": 0.01, "long_wavy": 0.01, "thinning_crown": 0.005, "fade": 0.005, "pixie": 0.005,
+               "quiff": 0.005, "side_part": 0.005}
 
 
 @dataclass

@@ -33,6 +33,10 @@ STRENGTH_RANGE = (0.0, 2.0)
 DEFAULT_COLORS = {"skin": "#d9a47f", "hair": "#3b2a20", "eyes": "#5b4632",
                   "lips": "#b8615c", "eyebrows": "#3b2a20", "glasses": "#1f1d22"}
 DEFAULT_ASSETS = {"hair": "crop", "eyebrows": "medium", "beard": "none", "glasses": "none"}
+# optional addition to DESIGN.md's avatar.json: how the hair colour is applied, each in [0, 1]
+# (grey: share of grey strands, salt-and-pepper; roots: how much darker the roots are;
+# beard_density: how many beard strands are drawn)
+DEFAULT_HAIR = {"grey": 0.0, "roots": 0.25, "beard_density": 1.0}
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -50,6 +54,7 @@ class Avatar:
     shape: dict[str, float] = field(default_factory=dict)
     colors: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLORS))
     assets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ASSETS))
+    hair: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HAIR))
     style: dict = field(default_factory=lambda: {"name": "identity", "strength": 1.0})
     expression: dict[str, float] = field(default_factory=dict)
     source: dict = field(default_factory=dict)
@@ -58,7 +63,8 @@ class Avatar:
         """JSON-ready dict with every catalogue slider present (defaults filled in)."""
         shape = {p.name: float(self.shape.get(p.name, p.default)) for p in shape_catalogue()}
         return {"schema": SCHEMA, "shape": shape, "colors": dict(self.colors),
-                "assets": dict(self.assets), "style": dict(self.style),
+                "assets": dict(self.assets), "hair": {k: float(v) for k, v in self.hair.items()},
+                "style": dict(self.style),
                 "expression": {k: float(v) for k, v in self.expression.items()},
                 "source": dict(self.source)}
 
@@ -107,7 +113,7 @@ def avatar_from_dict(data) -> Avatar:
     or style ids raise :class:`AvatarError` naming the field.
     """
     data = _mapping(data, "")
-    known = {"schema", "shape", "colors", "assets", "style", "expression", "source"}
+    known = {"schema", "shape", "colors", "assets", "hair", "style", "expression", "source"}
     for k in data:
         if k not in known:
             raise AvatarError(k, f"unknown section (expected one of {', '.join(sorted(known))})")
@@ -140,6 +146,14 @@ def avatar_from_dict(data) -> Avatar:
             raise AvatarError(f"assets.{k}", f"{v!r} is not in the asset catalogue "
                                              f"(known: {', '.join(sorted(cat[k]))})")
         av.assets[k] = v
+
+    for k, v in _mapping(data.get("hair", {}), "hair").items():
+        if k not in DEFAULT_HAIR:
+            raise AvatarError(f"hair.{k}", f"unknown key (expected one of {', '.join(DEFAULT_HAIR)})")
+        x = _number(v, f"hair.{k}")
+        if not 0.0 <= x <= 1.0:
+            raise AvatarError(f"hair.{k}", f"{x:g} is outside [0, 1]")
+        av.hair[k] = x
 
     style = _mapping(data.get("style", {}), "style")
     for k in style:

@@ -355,6 +355,10 @@ def point_on_sphere(frame, alpha, beta, out):
     # march from the centre to the skin along d
     proj = (frame.V[frame.skin_ids] - frame.C) @ d
     perp = np.linalg.norm((frame.V[frame.skin_ids] - frame.C) - proj[:, None] * d, axis=1)
-    r = proj[perp < 0.012].max()
+    # the outermost skin near the ray (widening the search where the mesh is coarse)
+    near = (perp < 0.012) & (proj > 0)
+    if not near.any():
+        near = (perp <= np.sort(perp[proj > 0])[:8].max()) & (proj > 0)
+    r = proj[near].max()
     return frame.C + (r + out) * d
 

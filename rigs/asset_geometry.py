@@ -25,10 +25,20 @@ class Attachment:
     height: np.ndarray
     offset: np.ndarray
 
-    def evaluate(self, verts: np.ndarray, normals: np.ndarray) -> np.ndarray:
-        """(n, 3) asset vertex positions on a head with these vertices and normals."""
-        base = np.einsum("nk,nkd->nd", self.weight, verts[self.anchor])
-        nrm = np.einsum("nk,nkd->nd", self.weight, normals[self.anchor])
+    def blend_matrix(self, n_head: int):
+        """The anchors and weights as a sparse (n, n_head) matrix, for evaluating many heads."""
+        from scipy.sparse import csr_matrix
+        rows = np.repeat(np.arange(len(self.height)), self.anchor.shape[1])
+        return csr_matrix((self.weight.ravel(), (rows, self.anchor.ravel())), shape=(len(self.height), n_head))
+
+    def evaluate(self, verts: np.ndarray, normals: np.ndarray, matrix=None) -> np.ndarray:
+        """(n, 3) asset vertex positions on a head with these vertices and normals
+        (``matrix``: this attachment's :meth:`blend_matrix`, faster when evaluated often)."""
+        if matrix is None:
+            base = np.einsum("nk,nkd->nd", self.weight, verts[self.anchor])
+            nrm = np.einsum("nk,nkd->nd", self.weight, normals[self.anchor])
+        else:
+            base, nrm = matrix @ verts, matrix @ normals
         nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
         return base + self.height[:, None] * nrm + self.offset
 

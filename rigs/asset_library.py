@@ -68,30 +68,29 @@ class KeyBasis:
         self.keys = keys
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def shaped(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+    def shaped(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vertices, normals and the mask of head vertices the key moves or turns."""
         if key not in self._cache:
             v = self.V0.copy()
             for t in self.keys[key]:
                 idx, d = self.rig.target(t)
                 v[idx] += d
-            self._cache[key] = (v, vertex_normals(v, self.tris))
+            n = vertex_normals(v, self.tris)
+            changed = (np.abs(v - self.V0).max(1) > 0) | (np.abs(n - self.N0).max(1) > 1e-9)
+            self._cache[key] = (v, n, changed)
         return self._cache[key]
 
     def asset_keys(self, asset: AssetData, names, min_effect: float = 1e-6):
         """Basis positions and {key: positions} for the keys that move this asset."""
-        base = asset.att.evaluate(self.V0, self.N0)
-        anchors = np.unique(asset.att.anchor)
+        att = asset.att
+        W = att.blend_matrix(len(self.V0))
+        base = att.evaluate(self.V0, self.N0, W)
         out = {}
         for k in names:
-            moved = False
-            for t in self.keys[k]:
-                idx, _ = self.rig.target(t)
-                if np.intersect1d(idx, anchors, assume_unique=False).size:
-                    moved = True
-                    break
-            if not moved:
+            v, n, changed = self.shaped(k)
+            if not changed[att.anchor].any():
                 continue
-            p = asset.att.evaluate(*self.shaped(k))
+            p = att.evaluate(v, n, W)
             if np.abs(p - base).max() >= min_effect:
                 out[k] = p
         return base, out

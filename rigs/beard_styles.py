@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rigs.asset_frame import (CHIN, JAW_OVAL, LIPS_OUTER, LOWER_LIP, MOUTH_CORNERS, NOSE_BASE,
-                              UPPER_LIP, HeadFrame, Piece, attach_free, periodic, region_shell,
+                              UPPER_LIP, V_BODY, HeadFrame, Piece, attach_free, periodic, region_shell,
                               smoothstep)
 
 def _polygon_contains(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -33,13 +33,18 @@ def beard_regions(frame: HeadFrame):
     def front(p):  # in front of the ears
         return (p[:, 1] < frame.E[1] + 0.075).astype(float)
 
-    def full(p):
-        a, b, _ = frame.polar(p)
-        upper = periodic(a, [(0, -27), (20, -24), (40, -20), (60, -8), (75, 5), (85, 8)])
-        upper = np.where(np.abs(a) > 85, 8.0, upper)
-        c = smoothstep((upper - b) / 4) * front(p) * not_lips(p)
-        c *= smoothstep((p[:, 2] - (chin[2] - 0.045)) / 0.01)       # stops on the upper neck
-        return c * (np.abs(a) < 80)
+    def full_region(cheek_lift=0.0, neck=0.045, edge=4.0):
+        """The whole beard area; ``cheek_lift`` (deg) raises the cheek line, ``neck`` (m
+        below the chin) is where it stops on the neck, ``edge`` (deg) how soft its rim is."""
+        def full(p):
+            a, b, _ = frame.polar(p)
+            upper = periodic(a, [(0, -27), (20, -24), (40, -20), (60, -8), (75, 5), (85, 8)])
+            upper = np.where(np.abs(a) > 85, 8.0, upper) + cheek_lift * smoothstep((np.abs(a) - 15) / 25)
+            c = smoothstep((upper - b) / edge) * front(p) * not_lips(p)
+            c *= smoothstep((p[:, 2] - (chin[2] - neck)) / 0.01)       # stops on the upper neck
+            return c * (np.abs(a) < 80)
+        return full
+    full = full_region()
 
     def mustache(p):
         x, z = p[:, 0], p[:, 2]
@@ -61,12 +66,18 @@ def beard_regions(frame: HeadFrame):
         d, _ = cKDTree(s).query(p)
         return smoothstep((0.011 - d) / 0.004) * full(p)
 
-    return {"full": full, "mustache": mustache, "goatee": goatee, "chin_strap": chin_strap}
+    return {"full": full, "full_high": full_region(cheek_lift=5.0, neck=0.05), "boxed": full_region(edge=2.0, neck=0.035),
+            "mustache": mustache, "goatee": goatee, "chin_strap": chin_strap}
 
 
 def beard_styles(frame: HeadFrame):
     R = beard_regions(frame)
     const = lambda t: (lambda p: np.full(len(p), t))  # noqa: E731
+    chin_z, eye_z = frame.L[CHIN][2], frame.E[2]
+
+    def toward_chin(cheek, chin):
+        """Thickness growing from ``cheek`` on the upper cheeks to ``chin`` below the jaw."""
+        return lambda p: cheek + (chin - cheek) * smoothstep((eye_z - 0.06 - p[:, 2]) / (eye_z - 0.06 - chin_z))
     out = {
         "stubble": ({"name": "Stubble", "coverage": 0.6}, [region_shell(frame, R["full"], const(0.0003), level=1, smooth_edge=False,
                                                                            h_min=0.0006)], "stubble"),
@@ -75,7 +86,11 @@ def beard_styles(frame: HeadFrame):
         "goatee": ({"name": "Goatee", "coverage": 0.25}, [region_shell(frame, R["goatee"], const(0.004), level=2, smooth_edge=False)],
                    "beard"),
         "short_full": ({"name": "Short full beard", "coverage": 0.8},
-                       [region_shell(frame, R["full"], const(0.005), level=2, smooth_edge=False)], "beard"),
+                       [region_shell(frame, R["full_high"], toward_chin(0.005, 0.011), level=2, smooth_edge=False)],
+                       "beard"),
+        "short_boxed": ({"name": "Short boxed beard", "coverage": 0.7},
+                        [region_shell(frame, R["boxed"], toward_chin(0.004, 0.007), level=2, smooth_edge=False,
+                                      ramp=0.2)], "beard"),
         "chin_strap": ({"name": "Chin strap", "coverage": 0.35},
                        [region_shell(frame, R["chin_strap"], const(0.004), level=2, smooth_edge=False)], "beard"),
     }
@@ -97,10 +112,14 @@ def beard_styles(frame: HeadFrame):
     top_anc, top_w = frame.nearest_skin(jaw + np.array([0, -0.008, 0.0]), k=4)
     anc = np.tile(top_anc, (rows, 1))
     wts = np.tile(top_w, (rows, 1))
-    bib = attach_free(frame, pts, anc, wts)
     bib_polys = [[i * cols + j, i * cols + j + 1, (i + 1) * cols + j + 1, (i + 1) * cols + j]
                  for i in range(rows - 1) for j in range(cols - 1)]
+    # strands run down the bib: u across (cm), v from the jaw (body) to the frayed tip
+    t = np.repeat(np.linspace(0, 1, rows), cols)
+    u = np.tile(np.cumsum(np.r_[0, np.linalg.norm(np.diff(jaw, axis=0), axis=1)]) * 100, rows)
+    bib = Piece(attach_free(frame, pts, anc, wts), bib_polys, np.c_[u, V_BODY + (1 - V_BODY) * t ** 2])
     out["long_full"] = ({"name": "Long full beard", "coverage": 1.0},
-                        [region_shell(frame, R["full"], const(0.009), level=2, smooth_edge=False), (bib, bib_polys)], "beard")
+                        [region_shell(frame, R["full_high"], toward_chin(0.007, 0.012), level=2, smooth_edge=False),
+                         bib], "beard")
     return out
 

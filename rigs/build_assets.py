@@ -229,7 +229,8 @@ def build_library(rig: HeadRig | None = None) -> tuple[dict[str, AssetMesh], dic
     frame = HeadFrame(rig or load_rig())
     assets: dict[str, AssetMesh] = {}
     cat = {"schema": "photo2avatar/assets@1",
-           "hair": {"bald": {"name": "Bald", "length": "bald", "volume": 0.0, "parting": "none", "curl": 0.0}},
+           "hair": {"bald": {"name": "Bald", "length": "bald", "texture": "straight", "volume": 0.0,
+                             "parting": "none", "curl": 0.0}},
            "eyebrows": {"none": {"name": "None"}},
            "beard": {"none": {"name": "None", "coverage": 0.0}},
            "glasses": {"none": {"name": "None"}}}

@@ -135,16 +135,21 @@ def test_panel_edits_update_the_rig_live_and_save_load_round_trips(ui, tmp_path)
     props.a_beard = "goatee"
     assert "beard" in find_avatar(coll).assets
     props.c_skin = (0.2, 0.4, 0.6)
+    props.h_grey = 0.5                                          # salt-and-pepper, live in the material
+    node = find_avatar(coll).assets["hair"].data.materials[0].node_tree.nodes["strands:hair"]
+    assert node.inputs["Grey"].default_value == pytest.approx(0.5)
     saved = tmp_path / "edited.json"
     assert bpy.ops.photo2avatar.save_avatar(filepath=str(saved)) == {"FINISHED"}
     data = json.loads(saved.read_text())
     assert data["shape"]["jaw_width"] == pytest.approx(0.8, abs=1e-5)
     assert data["expression"]["jawOpen"] == pytest.approx(1.0)
     assert data["assets"]["beard"] == "goatee" and data["colors"]["skin"] == "#336699"
+    assert data["hair"]["grey"] == pytest.approx(0.5)
     assert bpy.ops.photo2avatar.load_avatar(filepath=str(saved)) == {"FINISHED"}
     loaded = [c for c in _avatars() if c != coll][0]
     assert loaded.photo2avatar_edit.s_jaw_width == pytest.approx(0.8, abs=1e-5)
     assert loaded.photo2avatar_edit.a_beard == "goatee"
+    assert loaded.photo2avatar_edit.h_grey == pytest.approx(0.5)
 
 
 def test_a_bad_avatar_json_is_reported_not_raised(ui, tmp_path):

@@ -18,19 +18,26 @@ CAT = asset_catalogue()
 
 def test_catalogue_covers_the_required_styles():
     hair = CAT["hair"]
-    assert len(hair) >= 16
-    for h in ("bald", "buzz", "crop", "side_part", "quiff", "short_curly", "bob", "shoulder_straight",
-              "wavy_medium", "long_straight", "long_curly", "ponytail", "bun", "afro", "locs", "receding"):
+    assert len(hair) >= 24
+    for h in ("bald", "buzz", "crew_cut", "fade", "crop", "side_part", "quiff", "short_curly", "curly_top", "twa",
+              "short_afro", "bob", "shoulder_straight", "shoulder_curly", "wavy_medium", "long_straight",
+              "long_curly", "ponytail", "bun", "afro", "locs", "braids", "receding", "thinning_crown"):
         assert h in hair, h
     for entry in hair.values():
         assert entry["length"] in ("bald", "short", "medium", "long")
+        assert entry["texture"] in ("straight", "wavy", "curly", "coily")
         assert {"name", "volume", "parting", "curl"} <= set(entry)
     assert {"thin", "medium", "thick", "straight", "arched", "bushy"} <= set(CAT["eyebrows"])
-    assert {"none", "stubble", "mustache", "goatee", "short_full", "long_full", "chin_strap"} <= set(CAT["beard"])
+    assert {"none", "stubble", "mustache", "goatee", "short_boxed", "short_full", "long_full",
+            "chin_strap"} <= set(CAT["beard"])
     assert {"none", "round", "rectangular", "browline", "aviator", "cat_eye", "rimless"} <= set(CAT["glasses"])
-    # {length class: count}: the fitting needs every class represented
-    lengths = [e["length"] for e in hair.values()]
-    assert min(lengths.count(c) for c in ("bald", "short", "medium", "long")) >= 1
+    # the fitting and the artist need every length class, and short and longer hair in
+    # every texture
+    classes = {(e["length"], e["texture"]) for e in hair.values()}
+    assert {c for c, _ in classes} == {"bald", "short", "medium", "long"}
+    for texture in ("straight", "wavy", "curly", "coily"):
+        assert {c for c, t in classes if t == texture} - {"short"}, texture
+    assert {t for c, t in classes if c == "short"} >= {"straight", "curly", "coily"}
 
 
 def test_every_catalogue_entry_has_geometry_and_a_thumbnail():
@@ -130,8 +137,15 @@ def test_hair_and_glasses_follow_the_head_beard_follows_the_jaw(scene):
     assert moved["hair"].max() < 1e-6 and moved["glasses"].max() < 1e-6
     _pose(objs, "jaw", 0)
     _pose(objs, "head", 20)
+    rng = np.random.default_rng(0)
     for k, o in objs.assets.items():
-        assert np.linalg.norm(evaluated_vertices(o) - rest[k], axis=1).min() > 1e-3, f"{k} turns with the head"
+        turned = evaluated_vertices(o)
+        assert np.median(np.linalg.norm(turned - rest[k], axis=1)) > 5e-3, f"{k} turns with the head"
+        if k in ("hair", "glasses"):   # rigidly: every distance within the asset is kept
+            i, j = rng.integers(0, len(turned), (2, 500))
+            before = np.linalg.norm(rest[k][i] - rest[k][j], axis=1)
+            after = np.linalg.norm(turned[i] - turned[j], axis=1)
+            assert np.abs(after - before).max() < 1e-5, f"{k} bends as the head turns"
 
 
 def test_assets_follow_shape_changes(scene):

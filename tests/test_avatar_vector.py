@@ -50,6 +50,9 @@ def test_missing_sections_take_defaults():
     ({"expression": {"smile": 0.5}}, "expression.smile", "not an ARKit"),
     ({"expression": {"jawOpen": 1.5}}, "expression.jawOpen", "outside [0, 1]"),
     ({"schema": "photo2avatar/avatar@9"}, "schema", "expected"),
+    ({"hair": {"grey": 1.5}}, "hair.grey", "outside [0, 1]"),
+    ({"hair": {"shine": 0.5}}, "hair.shine", "unknown key"),
+    ({"hair": {"roots": "dark"}}, "hair.roots", "expected a number"),
 ])
 def test_invalid_values_name_the_field(patch, field, words):
     data = {"schema": SCHEMA, **patch}
