@@ -32,7 +32,8 @@ from rigs.catalogue import asset_catalogue, target_weights
 from rigs.rig_asset import load_rig
 
 WORK_WIDTH = 192          # evidence and candidates are compared at this resolution
-DEPTH_BINS = 32
+DEPTH_LEVELS = 200        # depth resolution of the label images (the head's depth spans a third)
+EMPTY = 255
 GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
@@ -62,13 +63,16 @@ class AssetChoice:
 
 
 class Rasterizer:
-    """Label image of projected triangle sets, far to near (depth-binned painter's)."""
+    """Label images of projected triangle sets: per layer a depth image filled far to near
+    at quantised depth (painter's), layers composed by nearest depth."""
 
     def __init__(self, fit: FitResult, roi: tuple[int, int, int, int], width: int = WORK_WIDTH):
         self.fit = fit
         self.x0, self.y0, x1, y1 = roi
         self.k = width / max(x1 - self.x0, 1)
         self.shape = (max(int((y1 - self.y0) * self.k), 1), width)
+        self.z_range: tuple[float, float] | None = None
+        self._cache: dict = {}
 
     def camera(self, pts: np.ndarray) -> np.ndarray:
         f = self.fit
@@ -77,25 +81,48 @@ class Rasterizer:
         cam[:, 1] = (cam[:, 1] - self.y0) * self.k
         return cam
 
-    def draw(self, layers: list[tuple[np.ndarray, np.ndarray, int]]) -> np.ndarray:
-        """layers: (points (n, 3) rig metres, triangles (m, 3), label)."""
+    def _depth_image(self, pts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+        """(H, W) uint8: the nearest depth level of the layer at each pixel (0 nearest;
+        EMPTY where it draws nothing), triangles filled far to near."""
         import cv2
-        polys, depth, labels = [], [], []
-        for pts, tris, label in layers:
-            cam = self.camera(pts)
-            tri = cam[tris]
-            polys.append(tri[:, :, :2])
-            depth.append(tri[:, :, 2].mean(1))
-            labels.append(np.full(len(tris), label))
-        polys, depth, labels = np.concatenate(polys), np.concatenate(depth), np.concatenate(labels)
-        edges = np.quantile(depth, np.linspace(0, 1, DEPTH_BINS + 1))
-        bins = np.clip(np.searchsorted(edges, depth, side="right") - 1, 0, DEPTH_BINS - 1)
-        img = np.zeros(self.shape, np.uint8)
-        for b in range(DEPTH_BINS - 1, -1, -1):        # larger depth = farther: draw first
-            for label in np.unique(labels[bins == b]):
-                sel = (bins == b) & (labels == label)
-                cv2.fillPoly(img, np.round(polys[sel]).astype(np.int32), int(label))
+        tri = self.camera(pts)[tris]
+        z = tri[:, :, 2].mean(1)
+        if self.z_range is None:    # the first layer (the head) sets the depth scale
+            lo, hi = z.min(), z.max()
+            self.z_range = (lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
+        lo, hi = self.z_range
+        level = np.clip(((z - lo) / (hi - lo) * DEPTH_LEVELS).astype(int), 0, DEPTH_LEVELS - 1)
+        order = np.argsort(-level, kind="stable")
+        polys = np.round(tri[order, :, :2]).astype(np.int32)
+        level = level[order]
+        cuts = np.flatnonzero(np.diff(level)) + 1
+        img = np.full(self.shape, EMPTY, np.uint8)
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(level)]):
+            cv2.fillPoly(img, polys[a:b], int(level[a]))
         return img
+
+    def draw(self, layers: list[tuple[np.ndarray, np.ndarray, int]]) -> np.ndarray:
+        """Label image of layers (points (n, 3) rig metres, triangles (m, 3), label): at each
+        pixel the nearest layer's label (a tie goes to the later layer, so an asset lying
+        on the skin shows). A layer's depth image is computed once per rasterizer (the
+        head is drawn under every candidate)."""
+        label = np.zeros(self.shape, np.uint8)
+        best = np.full(self.shape, EMPTY, np.uint8)
+        for pts, tris, lab in layers:
+            key = (id(pts), id(tris))
+            if key not in self._cache:
+                self._cache[key] = (pts, tris, self._depth_image(pts, tris))   # holds the arrays: ids stay valid
+            z = self._cache[key][2]
+            m = (z != EMPTY) & (z <= best)
+            label[m], best[m] = lab, z[m]
+        return label
+
+    def facing(self, pts: np.ndarray, tris: np.ndarray, normals: np.ndarray) -> np.ndarray:
+        """The triangles of a closed surface that face the camera (with a margin for the
+        silhouette); the others always lie behind them and need not be drawn."""
+        f = self.fit
+        n = normals[tris].sum(1) @ M_RIG_TO_CAM.T @ f.rotation.T
+        return tris[n[:, 2] < 0.05 * np.linalg.norm(n, axis=1) + 1e-9]
 
     def resize(self, full: np.ndarray) -> np.ndarray:
         """Crop a full-resolution photo-space map to the ROI and resample it."""
@@ -140,14 +167,15 @@ def _asset_triangles(name: str, material: int | None = None) -> np.ndarray:
     """(m, 3) fan triangulation of a library asset's polygons (of one material slot, or
     all); the library does not change while the process runs."""
     a = load_library()[name]
-    tris = []
-    for i, s in enumerate(a.loop_start):
-        e = a.loop_start[i + 1] if i + 1 < len(a.loop_start) else len(a.loop_vert)
-        if material is not None and a.poly_material[i] != material:
-            continue
-        poly = a.loop_vert[s:e]
-        tris += [(poly[0], poly[j], poly[j + 1]) for j in range(1, len(poly) - 1)]
-    return np.array(tris, np.int64).reshape(-1, 3)
+    start = a.loop_start.astype(np.int64)
+    size = np.diff(np.r_[start, len(a.loop_vert)])
+    keep = np.ones(len(start), bool) if material is None else a.poly_material == material
+    start, size = start[keep], size[keep]
+    n_tri = np.maximum(size - 2, 0)
+    first = np.repeat(start, n_tri)                                 # each triangle's polygon start
+    j = np.arange(n_tri.sum()) - np.repeat(np.cumsum(n_tri) - n_tri, n_tri) + 1
+    lv = a.loop_vert.astype(np.int64)
+    return np.stack([lv[first], lv[first + j], lv[first + j + 1]], 1).reshape(-1, 3)
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,7 +216,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     verts = rig.deformed(weights)
     head_tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
     normals = vertex_normals(verts, rig.parts["head"].triangles())
-    head_layer = (verts, head_tris, SKIN)
+    head_layer = (verts, ras.facing(verts, head_tris, normals), SKIN)
 
     def asset_layer(name, label, material=None):
         return lib[name].att.evaluate(verts, normals), _asset_triangles(name, material), label

@@ -55,4 +55,6 @@ def test_every_candidate_is_scored(analyses):
         for kind in ("hair", "beard", "glasses"):
             assert set(s[kind]) == set(cat[kind]), kind
             assert all(np.isfinite(v) for v in s[kind].values())
-            assert a.avatar.assets[kind] == max(s[kind], key=s[kind].get)
+            # the pick has the best score (reported to 4 decimals: near-twins such as crop
+            # and crew cut may tie there)
+            assert s[kind][a.avatar.assets[kind]] == max(s[kind].values())
