@@ -19,7 +19,7 @@ from inference.avatar import hex_to_rgb, srgb_to_linear
 from inference.native_io import silenced_fd
 from rigs.arkit import ARKIT_NAMES
 
-from .avatar_build import AvatarObjects
+from .avatar_build import AvatarObjects, evaluated_vertices
 
 ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
 VIEWS = {"front": 0.0, "three-quarter": 35.0}
@@ -42,6 +42,16 @@ def face_centre(objs: AvatarObjects) -> Vector:
     pb = arm.pose.bones
     mid = (arm.matrix_world @ pb["eye.L"].head + arm.matrix_world @ pb["eye.R"].head) / 2
     return mid - Vector((0.0, 0.0, FACE_DROP))
+
+
+def fitted_frame_height(objs: AvatarObjects, centre: Vector) -> float:
+    """:data:`FRAME_HEIGHT`, or, where the hair rises higher above the face centre than that
+    frame shows (an afro, curls piled on the crown), enough to show it with 1 cm to spare."""
+    hair = objs.assets.get("hair")
+    if hair is None:
+        return FRAME_HEIGHT
+    rise = float(evaluated_vertices(hair)[:, 2].max()) - centre.z   # sliders, style and pose included
+    return FRAME_HEIGHT if rise <= FRAME_HEIGHT / 2 else 2.0 * (rise + 0.01)
 
 
 def _studio(scene: bpy.types.Scene):
@@ -144,7 +154,7 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
                   samples: int | None = None, turntable_frames: int = 8,
                   scene: bpy.types.Scene | None = None,
                   angles: tuple[float, float] | None = None,
-                  frame_height: float = FRAME_HEIGHT) -> list[Path]:
+                  frame_height: float | None = None) -> list[Path]:
     """Render ``objs`` to PNG; returns the written files.
 
     ``view`` is ``front``, ``three-quarter`` or ``turntable`` (``turntable_frames`` images
@@ -152,7 +162,7 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
     and restores them afterwards. ``angles`` = (yaw, pitch) in degrees places the camera
     explicitly (yaw turns toward the avatar's left, pitch looks from above), overriding
     ``view``. ``frame_height`` (m) is how much of the subject the frame shows vertically
-    (more for tall hair). After the call ``scene.camera`` holds the last camera pose, so
+    (default: :func:`fitted_frame_height`, more for tall hair). After the call ``scene.camera`` holds the last camera pose, so
     :func:`projection_matrix` maps world points onto the written image.
     """
     if engine not in ENGINES:
@@ -190,6 +200,8 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
     written = []
     try:
         centre = face_centre(objs)
+        if frame_height is None:
+            frame_height = fitted_frame_height(objs, centre)
         for i, (yaw, pitch) in enumerate(poses):
             out = path if len(poses) == 1 else path.with_name(f"{path.stem}_{i:03d}.png")
             _place_studio(coll, cam, centre, yaw, pitch, frame_height)

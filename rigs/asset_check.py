@@ -61,9 +61,21 @@ def surface_samples(triangles: np.ndarray, verts: np.ndarray, spacing: float = 0
     return np.array(tri_ids), np.c_[1 - b.sum(1), b]
 
 
-def check_assets(rig: HeadRig, assets: dict[str, AssetData], shapes: dict[str, dict[str, float]],
+def random_shapes(n: int, seed: int = 0) -> dict[str, dict[str, float]]:
+    """``n`` head shapes with every catalogue slider drawn uniformly over its range."""
+    rng = np.random.default_rng(seed)
+    cat = shape_catalogue()
+    return {f"random{i}": {p.name: float(rng.uniform(p.min, p.max)) for p in cat} for i in range(n)}
+
+
+def check_assets(rig: HeadRig, assets: dict[str, AssetData], shapes: dict[str, dict[str, float] | tuple],
                  tolerance: float = 0.001, band: float = 0.015) -> list[Penetration]:
-    """Worst penetration per asset over ``shapes`` (metres in, millimetres out)."""
+    """Worst penetration per asset over ``shapes`` (metres in, millimetres out).
+
+    A shape is a slider dict, or ``(sliders, offsets, strength)`` with a style's unit head
+    offsets (N, 3) at that strength, combined as the Blender avatar does: the head's and
+    each asset's style key add to their slider keys (the asset's key is the asset on the
+    rest head plus the offsets)."""
     from scipy.spatial import cKDTree
     tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
     ear = ear_vertices(rig)
@@ -71,17 +83,26 @@ def check_assets(rig: HeadRig, assets: dict[str, AssetData], shapes: dict[str, d
     # a sample is "ear" when its triangle touches the ear
     sample_ear = np.isin(tris[sample_tri], ear).any(1)
     worst = {name: Penetration(name, "default", 0.0, 0) for name in assets}
+    rest = None
     for shape_name, shape in shapes.items():
-        v = rig.deformed(target_weights(shape))
+        sliders, u, strength = (shape, None, 0.0) if isinstance(shape, dict) else shape
+        v_sliders = rig.deformed(target_weights(sliders))
+        n_sliders = vertex_normals(v_sliders, tris)
+        if u is not None:
+            if rest is None:
+                rest = (rig.verts, vertex_normals(rig.verts, tris))
+            styled = (rig.verts + u, vertex_normals(rig.verts + u, tris))
+        v = v_sliders if u is None else v_sliders + strength * u
         corners = v[tris[sample_tri]]
         pos = np.einsum("sk,skd->sd", sample_bary, corners)
         fn = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
         fn /= np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-12)
         tree = cKDTree(pos)
-        n = vertex_normals(v, tris)
         low = v[rig.parts["head"].vertex_ids, 2].min() + 0.005
         for name, a in assets.items():
-            p = a.att.evaluate(v, n)
+            p = a.att.evaluate(v_sliders, n_sliders)
+            if u is not None:
+                p = p + strength * (a.att.evaluate(*styled) - a.att.evaluate(*rest))
             p = p[p[:, 2] > low]             # below the bust there is nothing to cut into
             gap, nn = tree.query(p, k=4)
             near_ear = sample_ear[nn[:, 0]]

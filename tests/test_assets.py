@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rigs import build_assets
-from rigs.asset_check import check_assets, extreme_shapes
+from rigs.asset_check import check_assets, extreme_shapes, random_shapes
 from rigs.asset_geometry import Attachment
 from rigs.asset_library import ASSETS_PATH, AssetData, load_library
 from rigs.catalogue import ASSET_CATALOGUE_PATH, RIGS_DIR, asset_catalogue
@@ -70,6 +70,26 @@ def test_assets_stay_outside_the_head_across_shape_extremes(rig):
     skin, and none touches an ear."""
     report = check_assets(rig, load_library(), extreme_shapes(), tolerance=0.001)
     worst = report[0]
+    assert worst.depth_mm < 1.0, worst
+
+
+def test_hair_stays_outside_across_random_shapes_and_styles(rig):
+    """Every hairstyle on heads with all sliders drawn at random over their ranges, and
+    with the chibi, caricature and cartoon deformations (strength 1) on the default and a
+    random head, combined as the Blender avatar combines its keys: no dip over 1 mm, no
+    ear touched."""
+    from inference.avatar import default_avatar
+    from inference.styles import stylize
+    from rigs.catalogue import target_weights
+    shapes = dict(random_shapes(6, seed=3))
+    for style in ("chibi", "caricature", "cartoon"):
+        for base, sliders in (("default", {}), ("random0", shapes["random0"])):
+            av = default_avatar()
+            av.shape.update(sliders)
+            av.style = {"name": style, "strength": 1.0}
+            shapes[f"{style}+{base}"] = (sliders, stylize(av, rig.deformed(target_weights(sliders))).all, 1.0)
+    hair = {k: a for k, a in load_library().items() if k.startswith("hair/")}
+    worst = check_assets(rig, hair, shapes, tolerance=0.001)[0]
     assert worst.depth_mm < 1.0, worst
 
 
@@ -187,3 +207,18 @@ def test_glb_keeps_assets_with_their_shape_keys(scene, tmp_path):
         got = {kb.name for kb in o.data.shape_keys.key_blocks}
         assert keys[kind] <= got
     assert "jawOpen" in keys["beard"] and "jawOpen" not in keys["hair"]
+
+
+def test_tall_hair_is_framed_whole(scene, tmp_path):
+    """An afro rises above the standard frame: the render widens the frame so the top row
+    of the image is still backdrop, while a short cut keeps the standard framing."""
+    from PIL import Image
+
+    from blender_addon.render import FRAME_HEIGHT, face_centre, fitted_frame_height, render_avatar
+    objs = build_avatar(_with(hair="crop"), scene)
+    assert fitted_frame_height(objs, face_centre(objs)) == FRAME_HEIGHT
+    update_avatar(objs, _with(hair="afro"))
+    assert fitted_frame_height(objs, face_centre(objs)) > FRAME_HEIGHT
+    (png,) = render_avatar(objs, tmp_path / "afro.png", size=96, background="#ffffff")
+    top = np.asarray(Image.open(png).convert("RGB"))[0].astype(int)
+    assert (top.min(axis=1) > 240).all(), "the hair reaches the top edge"
