@@ -26,7 +26,7 @@ from blender_addon.render import FRAME_HEIGHT, render_avatar  # noqa: E402
 from inference.avatar import default_avatar  # noqa: E402
 from rigs.catalogue import asset_catalogue  # noqa: E402
 
-HAIR_FRAME = 0.40        # metres in view: the tallest styles (afro) fit the frame
+HAIR_FRAME = None        # the render fits the frame to the hair (an afro gets more)
 BACK = (150.0, 12.0)     # yaw, pitch: from behind, a little above
 VIEW = {"hair": "three-quarter", "eyebrows": "front", "beard": "three-quarter", "glasses": "three-quarter"}
 BASE = {"hair": {"eyebrows": "medium"}, "eyebrows": {"hair": "crop"},

@@ -125,7 +125,7 @@ def lock_cards(frame, env: Envelope, length, flare=0.015, alpha_front=66.0, n_lo
                      + wave * 0.5 * (1 + np.sin(2 * np.pi * (zt - z) / wave_len + phase + 1.3))
                      + (0.003 if s == 0 else 0.0) * np.sin(np.pi * np.clip(t * 1.5, 0, 1)))
                 grid.append(env.point(a, z, r))
-                uv.append(np.c_[np.radians(a) * 10.0 + 37.0 * layer, t])
+                uv.append(np.c_[np.radians(a) * 10.0 + 37.0 * layer, tip_v(t, zt - (frame.E[2] - L))])
             grid = np.stack(grid, 1)     # rows x 3
             pts.append(grid.reshape(-1, 3))
             for i in range(rows - 1):
@@ -136,6 +136,14 @@ def lock_cards(frame, env: Envelope, length, flare=0.015, alpha_front=66.0, n_lo
     pts = np.concatenate(pts)
     uv = _interleave(uv, rows)
     return _attach(frame, pts, polys, uv)
+
+
+def tip_v(t, length, fray=0.05):
+    """Strand v along a lock of ``length`` m at fractions ``t``: the body up to the last
+    ``fray`` m, then the tip zone where strands drop out (``TIP_START`` of the material,
+    0.62, to 1). A short tip zone keeps renders fast: fewer see-through layers."""
+    f = min(0.38, fray / max(length, 1e-6))
+    return np.where(t < 1 - f, 0.62 * t / (1 - f), 0.62 + 0.38 * (t - (1 - f)) / f)
 
 
 def _interleave(uv_cols, rows):

@@ -63,10 +63,17 @@ def test_projected_correspondences_match_mediapipe(scene, rig, detector, tmp_pat
 
 
 def test_rebuild_matches_committed_correspondence():
-    """The committed correspondence is what the script makes from the current rig and assets."""
+    """The committed correspondence is what the script makes from the current rig and assets:
+    the same surface points to within MediaPipe's jitter (measured against the strand-shaded
+    hair of the current library: median 0.26 mm, 97th percentile 1.3 mm; a point that moves
+    a fraction of a millimetre may land on the next triangle, so points are compared, not
+    triangle ids)."""
+    from rigs.rig_asset import load_rig
     from training.landmark_correspondence import collect_hits, solve
     fresh = solve(collect_hits())
+    verts = load_rig().verts
     with np.load(Path(__file__).resolve().parents[1] / "rigs/data/mediapipe_correspondence.npz") as z:
-        assert (z["tri"] == fresh["tri"]).mean() > 0.97
-        same = (z["tri"] == fresh["tri"]).all(1)
-        np.testing.assert_allclose(z["bary"][same], fresh["bary"][same], atol=0.05)
+        committed = np.einsum("nk,nkd->nd", z["bary"], verts[z["tri"]])
+    made = np.einsum("nk,nkd->nd", fresh["bary"], verts[fresh["tri"]])
+    dist = np.linalg.norm(committed - made, axis=1)
+    assert np.median(dist) < 0.0005 and np.percentile(dist, 97) < 0.002, np.percentile(dist, [50, 97, 100])

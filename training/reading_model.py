@@ -22,7 +22,7 @@ colours, random head pose (yaw +-15, pitch +-8 degrees), the product's toon rend
 512 px. Each reading is brought into the rig's frame by the 2D pose that best maps the
 true points onto it (:func:`inference.fit.pose_2d`), so pose does not leak into shape.
 
-Run: ``python -m training.reading_model`` (renders once into the cache, ~26 min for 1200
+Run: ``python -m training.reading_model`` (renders once into the cache, ~36 min for 1200
 avatars; ``--refit`` reuses the cached renders). Deterministic for a given seed.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parents[1] / "rigs" / "data" / "landmark_reading.npz"
-N_SAMPLES = 1200          # ~26 min: strand-shaded hair renders in ~1.3 s a sample here
+N_SAMPLES = 1200          # ~36 min on 2 cores: strand-shaded hair renders in ~1.7 s a sample
 SLIDER_SD = 0.4
 SIZE = 512
 LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
