@@ -64,26 +64,27 @@ class _Builder:
         return n.outputs["Result"]
 
 
-def _new_group(name: str, inputs: list[tuple[str, str, object]]):
+def _new_group(name: str):
+    """An empty strand group with the shared interface (Color, Roots, Grey, Density in;
+    Color, Alpha, Height out); returns its builder and its input and output nodes."""
     ng = bpy.data.node_groups.new(name, "ShaderNodeTree")
-    for sock_name, kind, default in inputs:
+    for sock_name, kind, default in (("Color", "NodeSocketColor", (0.05, 0.03, 0.02, 1.0)),
+                                     ("Roots", "NodeSocketFloat", 0.25), ("Grey", "NodeSocketFloat", 0.0),
+                                     ("Density", "NodeSocketFloat", 1.0)):
         s = ng.interface.new_socket(sock_name, in_out="INPUT", socket_type=kind)
         s.default_value = default
     ng.interface.new_socket("Color", in_out="OUTPUT", socket_type="NodeSocketColor")
     ng.interface.new_socket("Alpha", in_out="OUTPUT", socket_type="NodeSocketFloat")
     ng.interface.new_socket("Height", in_out="OUTPUT", socket_type="NodeSocketFloat")
-    return ng
+    b = _Builder(ng)
+    return b, b.node("NodeGroupInput"), b.node("NodeGroupOutput")
 
 
 def _strands_group():
     ng = bpy.data.node_groups.get(STRANDS_GROUP)
     if ng is not None:
         return ng
-    ng = _new_group(STRANDS_GROUP, [("Color", "NodeSocketColor", (0.05, 0.03, 0.02, 1.0)),
-                                    ("Roots", "NodeSocketFloat", 0.25), ("Grey", "NodeSocketFloat", 0.0),
-                                    ("Density", "NodeSocketFloat", 1.0)])
-    b = _Builder(ng)
-    gin, gout = b.node("NodeGroupInput"), b.node("NodeGroupOutput")
+    b, gin, gout = _new_group(STRANDS_GROUP)
     uv = b.node("ShaderNodeUVMap", uv_map="UVMap")
     sep = b.node("ShaderNodeSeparateXYZ")
     b.link(uv.outputs["UV"], sep.inputs[0])
@@ -135,18 +136,14 @@ def _strands_group():
     f = b.math("FRACT", across)
     ridge = b.math("MULTIPLY", b.math("MULTIPLY", f, b.math("SUBTRACT", 1.0, f)), 4.0)
     b.link(b.math("MULTIPLY_ADD", ridge, 0.6, b.math("MULTIPLY", r_shade, 0.4)), gout.inputs["Height"])
-    return ng
+    return b.nt
 
 
 def _stubble_group():
     ng = bpy.data.node_groups.get(STUBBLE_GROUP)
     if ng is not None:
         return ng
-    ng = _new_group(STUBBLE_GROUP, [("Color", "NodeSocketColor", (0.05, 0.03, 0.02, 1.0)),
-                                    ("Roots", "NodeSocketFloat", 0.25), ("Grey", "NodeSocketFloat", 0.0),
-                                    ("Density", "NodeSocketFloat", 1.0)])
-    b = _Builder(ng)
-    gin, gout = b.node("NodeGroupInput"), b.node("NodeGroupOutput")
+    b, gin, gout = _new_group(STUBBLE_GROUP)
     tc = b.node("ShaderNodeTexCoord")
     dots = b.node("ShaderNodeTexVoronoi", feature="F1")
     dots.inputs["Scale"].default_value = STUBBLE_DOTS
@@ -163,7 +160,7 @@ def _stubble_group():
     b.link(b.math("MULTIPLY", dot, b.math("MULTIPLY", edge, 0.85)), gout.inputs["Alpha"])
     grey = b.mix_rgb(gin.outputs["Grey"], gin.outputs["Color"], GREY_RGBA)
     b.link(b.mix_rgb(0.25, grey, (0.0, 0.0, 0.0, 1.0)), gout.inputs["Color"])
-    return ng
+    return b.nt
 
 
 def strand_node(nt, slot: str, color_rgba, hair: dict):

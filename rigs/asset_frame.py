@@ -69,6 +69,7 @@ class HeadFrame:
         self.rig = rig
         part = rig.parts["head"]
         self.skin_ids = part.vertex_ids
+        self._skin_tree = None     # built on the first nearest_skin query over the whole skin
         self.quads = [part.loop_vert[s:s + n] for s, n in zip(part.loop_start, part.loop_total)]
         self.tris = part.triangles()
         self.V = rig.verts
@@ -102,7 +103,12 @@ class HeadFrame:
         """Inverse-distance anchors on the k nearest skin vertices (or ``among`` these)."""
         from scipy.spatial import cKDTree
         ids = self.skin_ids if among is None else among
-        tree = cKDTree(self.V[ids])
+        if among is None:   # the whole skin: one tree for every query (curl clumps ask thousands)
+            if self._skin_tree is None:
+                self._skin_tree = cKDTree(self.V[ids])
+            tree = self._skin_tree
+        else:
+            tree = cKDTree(self.V[ids])
         d, i = tree.query(p, k=k)
         d, i = d.reshape(len(p), k), i.reshape(len(p), k)
         w = 1.0 / np.maximum(d, 1e-5) ** 2
