@@ -38,6 +38,7 @@ GLASSES_THRESHOLD = 0.22   # edge contrast on the rims needed to beat "none"
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
+SPILL_MIN_CHROMA = 12.0  # backdrop chroma (C*ab) from which its spill on the hair is taken out
 # The length class is read from the hair region (where the hair ends); the search picks the
 # style within it: on the sample photos the best style of the class read beats the best of
 # any other by 0.38 or more with this bonus. No bonus where the region cannot tell.
@@ -310,12 +311,33 @@ def hair_colour(lab: np.ndarray, hair: HairSegmentation) -> np.ndarray | None:
     in backdrop and skin); None when the photo shows too little hair to measure.
 
     The lit part of the hair decides: the shade between strands is dark whatever the hair's
-    colour, so the darker 40 % of the region are left out (blonde read as brown with them)."""
+    colour, so the darker 40 % of the region are left out (blonde read as brown with them).
+    Light bounced off a coloured backdrop tints the hair (black hair before the usual blue
+    studio backdrop read navy, b* -19): that spill is taken out first (:func:`despill`)."""
     import cv2
     m = hair.mask().astype(np.uint8)
     inner = cv2.erode(m, np.ones((5, 5), np.uint8)).astype(bool)
     px = lab[inner] if inner.sum() >= 200 else lab[m.astype(bool)]
-    return robust_lab(px, 40, 95) if len(px) >= 50 else None
+    if len(px) < 50:
+        return None
+    return robust_lab(despill(px, hair.backdrop_lab), 40, 95)
+
+
+def despill(px: np.ndarray, backdrop_lab: np.ndarray | None) -> np.ndarray:
+    """Backdrop spill suppression, as a keyer does for a blue screen: each pixel's chroma
+    loses its component along the backdrop's hue (never more than brings it to neutral).
+    Only for a saturated backdrop whose hue is far from every natural hair hue (red to
+    yellow, h 30-90 deg): on an orange backdrop it would grey real brown or red hair."""
+    if backdrop_lab is None or np.hypot(*backdrop_lab[1:]) < SPILL_MIN_CHROMA:
+        return px
+    u = np.asarray(backdrop_lab[1:], np.float64) / np.hypot(*backdrop_lab[1:])
+    hair_hue = np.array([np.cos(np.radians(60.0)), np.sin(np.radians(60.0))])
+    if u @ hair_hue > np.cos(np.radians(75.0)):      # within 75 deg of the hair hues' middle
+        return px
+    out = np.array(px, np.float64)
+    along = out[:, 1:] @ u
+    out[:, 1:] -= np.maximum(along, 0.0)[:, None] * u
+    return out
 
 
 def choose_eyebrows(lm: np.ndarray, lab: np.ndarray, skin_lab: np.ndarray) -> str:

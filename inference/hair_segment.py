@@ -54,6 +54,7 @@ class HairSegmentation:
     texture: float = 0.0              # 0 straight .. 1 curly/coily/locs (strand_texture)
     temple_cover: float | None = None  # hair share beside the brows, when the upper crown is cut off
     scalp_skin: float = 0.0           # skin share of the crown bands (bald needs it)
+    backdrop_lab: np.ndarray | None = None   # robust CIELAB of the backdrop, if enough of it shows
 
     def mask(self) -> np.ndarray:
         return self.prob > 0.5
@@ -114,7 +115,8 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     d_skin = _wdist(L, skin_lab, wts)
     outside = person < 0.3
     bg_px = L[(person < 0.05)]
-    d_bg = _wdist(L, robust_lab(bg_px, 10, 90), wts) if len(bg_px) > 50 else np.full((sh, sw), 99.0)
+    bg_lab = robust_lab(bg_px, 10, 90) if len(bg_px) > 50 else None
+    d_bg = _wdist(L, bg_lab, wts) if bg_lab is not None else np.full((sh, sw), 99.0)
     # The backdrop's colour marks backdrop only where the person mask is soft (its edge
     # lets the backdrop in around hair); inside the firm mask, grey hair on a grey backdrop
     # or black hair on a black one is still hair.
@@ -218,7 +220,7 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
     top_cover = max(covers.values()) if covers else 0.0
     return HairSegmentation(out, covers.get("crown"), covers.get("high"), side_end, shoulder, side_cover,
                             length_class(top_cover, scalp_skin, side_end, shoulder), n_seed, texture,
-                            covers.get("temples"), scalp_skin)
+                            covers.get("temples"), scalp_skin, bg_lab)
 
 
 def strand_texture(lightness: np.ndarray, mask: np.ndarray, iod: float) -> float:

@@ -128,6 +128,37 @@ def test_hair_colour_from_the_region(observed):
     assert names["person_01.jpg"] == "blonde"     # dark blonde: the shade between strands is not its colour
 
 
+def test_backdrop_spill_leaves_dark_hair_neutral(observed):
+    """Black hair before the blue studio backdrop reads black, not navy: the spill of the
+    backdrop's light is taken out (person_06 read a*b* (4, -19) before, person_02 (2, -9)).
+    The brown and blonde photos keep their warm chroma."""
+    from inference.asset_search import hair_colour
+    _, out = observed
+    for f in ("person_02.jpg", "person_06.jpg", "person_08.jpg"):
+        lab, seg = out[f][1], out[f][3]
+        assert np.hypot(*seg.backdrop_lab[1:]) > 40, f           # a saturated blue backdrop
+        assert np.hypot(*hair_colour(lab, seg)[1:]) < 5.0, f
+    for f in ("person_01.jpg", "person_13.jpg"):
+        lab, seg = out[f][1], out[f][3]
+        assert hair_colour(lab, seg)[2] > 8.0, f
+
+
+def test_despill_only_removes_the_backdrop_hue():
+    """Pixels tinted toward a blue backdrop lose that tint and nothing else; warm (brown)
+    pixels are untouched; an orange backdrop, close to the hair hues, changes nothing."""
+    from inference.asset_search import despill
+    blue = np.array([55.0, 20.0, -60.0])
+    px = np.array([[20.0, 4.0, -19.0], [35.0, 9.0, 18.0], [70.0, 0.0, 0.0]])
+    out = despill(px, blue)
+    u = blue[1:] / np.hypot(*blue[1:])
+    assert abs(out[0, 1:] @ u) < 1e-9 and np.hypot(*out[0, 1:]) < np.hypot(*px[0, 1:])
+    np.testing.assert_allclose(out[1:], px[1:])
+    np.testing.assert_allclose(out[:, 0], px[:, 0])
+    np.testing.assert_allclose(despill(px, np.array([60.0, 25.0, 45.0])), px)
+    np.testing.assert_allclose(despill(px, np.array([80.0, 2.0, 4.0])), px)     # grey backdrop
+    np.testing.assert_allclose(despill(px, None), px)
+
+
 def test_bald_scalp_gives_no_hair(observed):
     """A photo whose crown shows skin has no hair seeds: the cut is not run, the region
     is empty and the class is bald. Made from a real photo by painting the hair region
