@@ -15,7 +15,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
 from inference.errors import UserError
 
-from . import edit_props, preferences
+from . import edit_props, live_ops, preferences
 from .avatar_build import PROP
 
 LOOK_ITEMS = [("toon", "Toon", "Cel-shaded bands and an outline (fast in Cycles)"),
@@ -543,7 +543,8 @@ def _menu(self, context):
 
 CLASSES = (preferences.P2A_OT_setup_backend, preferences.P2A_AddonPreferences, P2A_OT_add_avatar,
            P2A_OT_load_avatar, P2A_OT_save_avatar, P2A_OT_sync_edit, P2A_OT_generate, P2A_OT_cancel_generate,
-           P2A_OT_bake_style, P2A_OT_retarget, P2A_PT_panel, P2A_PT_retarget, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression)
+           P2A_OT_bake_style, P2A_OT_retarget, P2A_PT_panel, P2A_PT_retarget, P2A_PT_shape, P2A_PT_assets, P2A_PT_colors, P2A_PT_expression,
+           *live_ops.CLASSES)
 
 _WM_PROPS = {
     "photo2avatar_photo": lambda: StringProperty(name="Photo", subtype="FILE_PATH",
@@ -560,6 +561,7 @@ _WM_PROPS = {
     "photo2avatar_cancel": lambda: BoolProperty(default=False, options={"SKIP_SAVE"}),
     "photo2avatar_progress": lambda: FloatProperty(default=0.0, min=0.0, max=100.0, subtype="PERCENTAGE"),
     "photo2avatar_status": lambda: StringProperty(default=""),
+    **live_ops.WM_PROPS,
 }
 
 
@@ -578,6 +580,7 @@ def register(module_name: str = "blender_addon"):
 def unregister():
     from .backend_client import close_all
     close_all()
+    live_ops.stop_all()
     bpy.types.VIEW3D_MT_add.remove(_menu)
     for name in _WM_PROPS:
         delattr(bpy.types.WindowManager, name)

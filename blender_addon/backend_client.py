@@ -25,6 +25,15 @@ from inference.errors import UserError
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]   # holds inference/ and rigs/ (repo or the zip's lib/)
 
 
+def backend_env(extra: dict | None = None) -> dict:
+    """The environment of a backend process: this package importable, output unbuffered."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
 class BackendError(UserError):
     """The backend could not do the job; the message is for a person."""
     exit_code = 1
@@ -99,10 +108,7 @@ class BackendClient:
         if os.path.isabs(self.python) and not Path(self.python).is_file():
             raise BackendError(f"the backend Python {self.python} does not exist; set it in the add-on "
                                "preferences or press 'Set up backend'")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-        env["PYTHONUNBUFFERED"] = "1"
-        env.update(self.extra_env)
+        env = backend_env(self.extra_env)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen([self.python, "-m", "inference.server"], stdin=subprocess.PIPE,

@@ -7,6 +7,8 @@
 * ``demo``: generate from the bundled sample photo, with .blend and .glb.
 * ``batch PHOTOS_DIR -o OUT_DIR``: every photo in a folder, resumable, with renders,
   exports, ``index.html`` and ``summary.json`` (exit 8 when some photos failed).
+* ``live [--camera N | --video FILE]``: ARKit weights and head pose per frame as JSON
+  lines (:mod:`inference.live_capture`; exit 10 when the camera is missing or busy).
 
 Errors for a person print one line to stderr and exit with the code of
 :mod:`inference.errors`; outputs are never left half-written.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from inference.bundle_io import check_writable
 from inference.errors import InputError, OutputExists, UsageError, UserError
+from inference.native_io import route_native_stderr
 
 LOOK_CHOICES = ("toon", "pbr")
 TEXTURE_CHOICES = ("auto", "none", "photo", "fast", "exemplar")
@@ -257,6 +260,11 @@ def cmd_retarget(args) -> int:
     return 0
 
 
+def cmd_live(args) -> int:
+    from inference.live_capture import run_args
+    return run_args(args)
+
+
 def _add_avatar_options(p: argparse.ArgumentParser) -> None:
     """Style, look, texture and render size: shared by generate and batch."""
     p.add_argument("--style", default="identity",
@@ -333,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     b.set_defaults(func=cmd_batch)
 
+    lv = sub.add_parser("live", help="camera or video -> ARKit weights and head pose, one JSON line per frame")
+    from inference.live_capture import add_arguments as add_live_arguments
+    add_live_arguments(lv)
+    lv.set_defaults(func=cmd_live)
+
     e = sub.add_parser("eval", help="quality metrics on a folder of labelled photos")
     e.add_argument("photos", help="folder of photos")
     e.add_argument("--labels", help="labels.csv (default: PHOTOS/labels.csv if present)")
@@ -346,26 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _route_native_stderr(log_path: Path) -> None:
-    """Keep Python's stderr on the terminal but send file descriptor 2, where MediaPipe's
-    and TensorFlow Lite's C++ code logs (some of it flushed only at exit), to a log file:
-    a person sees one line per error, a developer finds the native chatter in the log."""
-    import os
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    sys.stderr = os.fdopen(terminal, "w", buffering=1)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(fd, 2)
-    os.close(fd)
-
-
 def main(argv: list[str] | None = None, own_process: bool | None = None) -> int:
     """Run one command; ``own_process`` (default: ``argv is None``) lets it re-route fd 2."""
     from .environment import contain_caches
     cache = contain_caches()      # before the first `import bpy`
     if own_process if own_process is not None else argv is None:
-        _route_native_stderr(cache / "native-stderr.log")
+        route_native_stderr(cache / "native-stderr.log")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -15,6 +15,7 @@ EXIT_CODES = {
     7: "no usable face in the photo (none, too small, cut off, or turned too far)",
     8: "batch finished, but some photos failed (see OUT/batch.log and OUT/index.html)",
     9: "the output location cannot be written (no permission, a file in the way, read-only)",
+    10: "the camera is missing, busy or stopped delivering frames (live capture)",
 }
 
 
@@ -53,3 +54,8 @@ class FaceError(UserError):
     """The photo is readable but shows no face that can be fitted."""
     exit_code = 7
 
+
+
+class CameraError(UserError):
+    """The camera is missing, busy or stopped delivering frames."""
+    exit_code = 10

@@ -65,6 +65,10 @@ class ExpressionSolver:
         self._r = np.linalg.cholesky(self._a.T @ self._a).T
         self._prev = np.zeros(len(self.channels))
 
+    def reset(self) -> None:
+        """Forget the previous frame (the next solve starts from the neutral face)."""
+        self._prev = np.zeros(len(self.channels))
+
     def solve(self, points: np.ndarray, iterations: int = 2) -> FrameSolve:
         """Weights and head pose from one frame's (478, 3) MediaPipe points (pixels)."""
         from scipy.linalg import solve_triangular
@@ -84,6 +88,19 @@ class ExpressionSolver:
         iod = np.linalg.norm(points[33, :2] - points[263, :2])
         res = float(np.median(np.linalg.norm(pred[self.keep, :2] - points[self.keep, :2], axis=1)) / iod)
         return FrameSolve(c, _euler(r), res)
+
+
+# The solve's yaw and roll turn the other way from the head bone's axes the retarget
+# keys (a render keyed HeadYaw +0.2 / HeadRoll +0.2 solves as -0.20 / -0.21, HeadPitch
+# +0.2 as +0.15): tracks carry the bone's convention, so a video of the avatar played
+# back onto it turns the same way.
+HEAD_SIGNS = np.array([-1.0, 1.0, -1.0])
+
+
+def head_rotation(yaw_pitch_roll_deg) -> np.ndarray:
+    """(HeadYaw, HeadPitch, HeadRoll) in radians, in the convention tracks are keyed in,
+    from a solve's camera-frame yaw, pitch and roll in degrees."""
+    return np.radians(np.asarray(yaw_pitch_roll_deg, np.float64)) * HEAD_SIGNS
 
 
 def frames_of(source: str | Path):
@@ -147,7 +164,7 @@ def track_from_frames(source, shape: dict[str, float] | None = None, progress=No
             if faces:
                 fs = solver.solve(faces[0].points)
                 rows.append(fs.weights)
-                rots.append(np.radians(fs.yaw_pitch_roll))
+                rots.append(head_rotation(fs.yaw_pitch_roll))
             elif rows:
                 rows.append(rows[-1])
                 rots.append(rots[-1])

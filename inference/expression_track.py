@@ -57,9 +57,14 @@ class ExpressionTrack:
         if strength <= 0:
             return self
         rate = fps or self.source_fps
-        min_cutoff = 10.0 ** (1.5 - 2.0 * min(strength, 1.0))     # 31.6 Hz .. 0.32 Hz
-        f = lambda d: {k: one_euro(v, rate, min_cutoff) for k, v in d.items()}  # noqa: E731
-        return ExpressionTrack(self.times, f(self.weights), f(self.rotations), self.source_fps)
+        names = [*self.weights, *self.rotations]
+        if not names or self.n_frames == 0:
+            return self
+        x = np.stack([*self.weights.values(), *self.rotations.values()], axis=1)     # all channels at once
+        y = one_euro(x, rate, min_cutoff_for(strength))
+        cols = dict(zip(names, y.T))
+        return ExpressionTrack(self.times, {k: cols[k] for k in self.weights},
+                               {k: cols[k] for k in self.rotations}, self.source_fps)
 
     def prepared(self, neutral_frame: int | None, gain: dict[str, float], offset: dict[str, float],
                  smoothing: float) -> "ExpressionTrack":
@@ -123,23 +128,48 @@ def load_gains(path: str | Path) -> tuple[dict[str, float], dict[str, float]]:
     return gain, offset
 
 
+class OneEuroStream:
+    """One Euro filter (Casiez, Roussel, Vogel 2012) over a vector of channels, one sample
+    at a time with its own timestamp: the cutoff rises with each channel's speed, so slow
+    drifts are smoothed and fast motion passes with little lag."""
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 1.0, d_cutoff: float = 1.0):
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t = 0.0
+
+    @staticmethod
+    def _alpha(cutoff, dt):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if self._x is None:
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
+            return self._x.copy()
+        dt = max(t - self._t, 1e-4)
+        a_d = self._alpha(self.d_cutoff, dt)
+        self._dx = a_d * (x - self._x) / dt + (1 - a_d) * self._dx
+        a = self._alpha(self.min_cutoff + self.beta * np.abs(self._dx), dt)
+        self._x = a * x + (1 - a) * self._x
+        self._t = t
+        return self._x.copy()
+
+
+def min_cutoff_for(smoothing: float) -> float:
+    """Smoothing 0..1 (0 = off) as the filter's minimum cutoff: 31.6 Hz .. 0.32 Hz."""
+    return 10.0 ** (1.5 - 2.0 * min(max(smoothing, 0.0), 1.0))
+
+
 def one_euro(x: np.ndarray, rate: float, min_cutoff: float = 1.0, beta: float = 1.0,
              d_cutoff: float = 1.0) -> np.ndarray:
-    """One Euro filter (Casiez, Roussel, Vogel 2012): low-pass whose cutoff rises with speed."""
-    def alpha(cutoff):
-        tau = 1.0 / (2 * math.pi * cutoff)
-        return 1.0 / (1.0 + tau * rate)
-    out = np.empty_like(x, dtype=np.float64)
-    if len(x) == 0:
-        return out
-    out[0], dx_prev = x[0], 0.0
-    a_d = alpha(d_cutoff)
-    for i in range(1, len(x)):
-        dx = (x[i] - out[i - 1]) * rate
-        dx_prev = a_d * dx + (1 - a_d) * dx_prev
-        a = alpha(min_cutoff + beta * abs(dx_prev))
-        out[i] = a * x[i] + (1 - a) * out[i - 1]
-    return out
+    """One Euro filter along the first axis of ``x`` (one channel, or samples x channels)
+    sampled at ``rate``: the streaming filter, sample by sample."""
+    f = OneEuroStream(min_cutoff, beta, d_cutoff)
+    x = np.asarray(x, dtype=np.float64)
+    return np.array([f(v, i / rate) for i, v in enumerate(x)]).reshape(x.shape)
 
 
 def parse_timecode(tc: str, fps: float) -> float:

@@ -65,15 +65,16 @@ class FaceLandmarks:
 
 
 class LandmarkDetector:
-    """Wraps ``mediapipe.solutions.face_mesh`` (static images, iris refinement). Reuse one
-    instance: constructing it loads the bundled models (~0.1 s)."""
+    """Wraps ``mediapipe.solutions.face_mesh`` (iris refinement). Reuse one instance:
+    constructing it loads the bundled models (~0.1 s). ``tracking``: frames of one video,
+    in order; the face detector runs only when the landmark track is lost (faster)."""
 
-    def __init__(self, max_faces: int = 4, min_confidence: float = 0.5):
+    def __init__(self, max_faces: int = 4, min_confidence: float = 0.5, tracking: bool = False):
         with quiet_native_stderr():
             import mediapipe as mp
             self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
-                min_detection_confidence=min_confidence)
+                static_image_mode=not tracking, refine_landmarks=True, max_num_faces=max_faces,
+                min_detection_confidence=min_confidence, min_tracking_confidence=0.5)
 
     def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
         """All faces in an (H, W, 3) uint8 RGB image, largest first."""
