@@ -52,6 +52,24 @@ def _tick():
     return TICK_S if s.running() else None
 
 
+def live_target(context, collection: str = "", object_name: str = ""):
+    """What the capture drives: the named character mesh, else the named or active avatar,
+    else the active object when its shape keys are named like ARKit's."""
+    from .addon import active_avatar, target_avatar
+    from .avatar_build import find_avatar
+    from .live_session import character_objects
+    if object_name:
+        obj = bpy.data.objects.get(object_name)
+        if obj is None:
+            raise UserError(f"no object named {object_name!r}")
+        return character_objects(obj)
+    if collection or active_avatar(context) is not None:
+        return find_avatar(target_avatar(context, collection))
+    if context.active_object is not None:
+        return character_objects(context.active_object)
+    raise UserError("no avatar or character: select a photo2avatar avatar or a mesh with ARKit shape keys")
+
+
 class P2A_OT_live_start(bpy.types.Operator):
     """Drive the active avatar live from a camera or a video file"""
     bl_idname = "photo2avatar.live_start"
@@ -63,18 +81,18 @@ class P2A_OT_live_start(bpy.types.Operator):
     smoothing: FloatProperty(name="Smoothing", default=0.3, min=0.0, max=1.0, description="One Euro filter strength")
     record: BoolProperty(name="Record", default=False, description="Record the take from the first frame")
     collection: StringProperty(name="Avatar", description="Avatar collection (default: the active avatar)")
+    target_object: StringProperty(name="Character", description="Instead of an avatar: a mesh whose shape keys "
+                                  "are named like ARKit's (jawOpen, EyeBlinkLeft, eyeBlink_L, ...)")
     timeout: FloatProperty(default=600.0, min=1.0, options={"HIDDEN"})
 
     def execute(self, context):
-        from .addon import target_avatar
-        from .avatar_build import find_avatar
         from .live_session import LiveSession
         s = _LIVE["session"]
         if s is not None and s.running():
             self.report({"ERROR"}, "a live capture is running: stop it first")
             return {"CANCELLED"}
         try:
-            objs = find_avatar(target_avatar(context, self.collection))
+            objs = live_target(context, self.collection, self.target_object)
             video = None
             if self.source_kind == "VIDEO":
                 video = bpy.path.abspath(self.filepath)
@@ -161,7 +179,9 @@ class P2A_PT_live(bpy.types.Panel):
     @classmethod
     def poll(cls, context):
         from .addon import active_avatar
-        return active_avatar(context) is not None
+        obj = context.active_object
+        return active_avatar(context) is not None or (
+            obj is not None and obj.type == "MESH" and obj.data.shape_keys is not None)
 
     def draw(self, context):
         wm = context.window_manager

@@ -23,6 +23,7 @@ import bpy
 import numpy as np
 
 from inference.expression_track import ExpressionTrack
+from inference.name_mapping import map_names
 
 from .avatar_build import AvatarObjects
 from .backend_client import PACKAGE_ROOT, BackendError, backend_env
@@ -48,11 +49,13 @@ class LiveSession:
         self._queue: queue.Queue = queue.Queue()
         self._arrivals: list[float] = []
         self._targets = _shape_key_targets(objs)
-        self._avatar_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump(json.loads(objs.collection["photo2avatar"]), self._avatar_file)
-        self._avatar_file.close()
-        cmd = [python, "-m", "inference.live_capture", "--fps", str(fps), "--smoothing", str(smoothing),
-               "--avatar", self._avatar_file.name]
+        cmd = [python, "-m", "inference.live_capture", "--fps", str(fps), "--smoothing", str(smoothing)]
+        self._avatar_file = None
+        if "photo2avatar" in objs.collection:      # the solve assumes the avatar's identity
+            self._avatar_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+            json.dump(json.loads(objs.collection["photo2avatar"]), self._avatar_file)
+            self._avatar_file.close()
+            cmd += ["--avatar", self._avatar_file.name]
         cmd += ["--video", str(Path(video).resolve())] if video else ["--camera", str(camera or 0)]
         if not paced:
             cmd.append("--no-pace")
@@ -159,10 +162,11 @@ class LiveSession:
             self.state, self.message = "ended", "stopped"
         if self.recording:
             self.stop_recording()
-        try:
-            os.unlink(self._avatar_file.name)
-        except OSError:
-            pass
+        if self._avatar_file is not None:
+            try:
+                os.unlink(self._avatar_file.name)
+            except OSError:
+                pass
 
     def wait(self, timeout: float = 60.0) -> str:
         """Headless: poll until the source ends (or ``timeout``); returns the state."""
@@ -174,23 +178,40 @@ class LiveSession:
         return self.state
 
 
-def _shape_key_targets(objs: AvatarObjects) -> list[tuple[bpy.types.Key, set[str]]]:
-    """Every shape-key block of the avatar with the names it holds."""
+def character_objects(obj: bpy.types.Object) -> AvatarObjects:
+    """Another character's mesh as a live target: its shape keys whose names map onto
+    ARKit's (``eyeBlinkLeft``, ``EyeBlinkLeft``, ``eyeBlink_L``...) follow the capture; its
+    bones do not (their axes are the character's own)."""
+    from inference.errors import UserError
+    key = obj.data.shape_keys if obj.type == "MESH" else None
+    if key is None or not map_names([kb.name for kb in key.key_blocks[1:]]):
+        raise UserError(f"{obj.name!r} has no shape keys named like ARKit's (jawOpen, eyeBlinkLeft, ...)")
+    coll = obj.users_collection[0] if obj.users_collection else bpy.context.scene.collection
+    return AvatarObjects(coll, None, {obj.name: obj}, {})
+
+
+def _shape_key_targets(objs: AvatarObjects) -> list[tuple[bpy.types.Key, dict[str, str]]]:
+    """Every shape-key block of the target with {ARKit name: its key block's name}."""
     out = []
     for obj in [*objs.parts.values(), *objs.assets.values()]:
         key = obj.data.shape_keys if obj.type == "MESH" else None
         if key is not None:
-            out.append((key, {kb.name for kb in key.key_blocks}))
+            names = {a: b for b, a in map_names([kb.name for kb in key.key_blocks[1:]]).items()}
+            if names:
+                out.append((key, names))
     return out
 
 
 def apply_frame(objs: AvatarObjects, ev: dict, targets=None) -> None:
-    """Pose the avatar as one live frame: shape-key values and the head bone."""
+    """Pose the target as one live frame: shape-key values and (an avatar's) head bone."""
     for key, names in targets if targets is not None else _shape_key_targets(objs):
         kbs = key.key_blocks
         for n, v in ev["weights"].items():
-            if n in names:
-                kbs[n].value = v
+            block = names.get(n)
+            if block is not None:
+                kbs[block].value = v
+    if objs.armature is None:
+        return
     pose = objs.armature.pose.bones
     for ch, v in ev.get("head", {}).items():
         bone, axis = BONE_CHANNELS[ch]

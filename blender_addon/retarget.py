@@ -84,25 +84,29 @@ def _fcurve(bag, path: str, frames: np.ndarray, values: np.ndarray, index: int =
 
 def apply_track(objs: AvatarObjects, track: ExpressionTrack, fps: float | None = None,
                 start_frame: int = 1, name: str = "retarget") -> list[bpy.types.Action]:
-    """Key the track onto the avatar at ``fps`` (default: the scene's); returns the actions."""
+    """Key the track onto the avatar at ``fps`` (default: the scene's); returns the actions.
+    ``objs`` may also hold another character's meshes (``armature`` None): their shape keys
+    whose names map onto ARKit's are keyed, bones are not."""
     scene = bpy.context.scene
     fps = fps or scene.render.fps / scene.render.fps_base
     track = track.resampled(fps)
     frames = start_frame + np.arange(track.n_frames, dtype=np.float64)
     actions = []
     for obj in [*objs.parts.values(), *objs.assets.values()]:
-        key = obj.data.shape_keys
+        key = obj.data.shape_keys if obj.type == "MESH" else None
         if key is None:
             continue
-        names = [n for n in track.weights if n in key.key_blocks]
-        if not names:
+        # a character's keys may be named another tool's way (EyeBlinkLeft, eyeBlink_L)
+        blocks = {b: a for b, a in map_names([kb.name for kb in key.key_blocks[1:]]).items()
+                  if a in track.weights}
+        if not blocks:
             continue
         act, bag = _channelbag(key, f"{name}_{obj.name}")
-        for n in names:
-            _fcurve(bag, f'key_blocks["{n}"].value', frames, track.weights[n])
+        for block, arkit in blocks.items():
+            _fcurve(bag, f'key_blocks["{block}"].value', frames, track.weights[arkit])
         actions.append(act)
     rot = {ch: v for ch, v in track.rotations.items() if ch in BONE_CHANNELS}
-    if rot:
+    if rot and objs.armature is not None:     # another character's bones: axes unknown, not keyed
         arm = objs.armature
         act, bag = _channelbag(arm, f"{name}_{arm.name}")
         per_bone: dict[str, dict[int, np.ndarray]] = {}

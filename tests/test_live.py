@@ -260,3 +260,34 @@ def test_ui_timer_follows_until_the_source_ends(avatar):
         assert s.state == "ended" and "video ended" in s.message and s.frames_seen == TRUTH["frames"]
     finally:
         live_ops.stop_all()
+
+
+def test_a_character_with_arkit_named_keys_records_the_take(scene):
+    """Not an avatar: a mesh whose shape keys are named the Live Link Face way (PascalCase)
+    and the _L/_R way follows the capture, and its take is keyed on those keys."""
+    from blender_addon import addon
+    addon.register()
+    try:
+        bpy.ops.mesh.primitive_uv_sphere_add(segments=16, ring_count=8)
+        obj = bpy.context.active_object
+        obj.name = "Character"
+        obj.shape_key_add(name="Basis")
+        for n in ("JawOpen", "mouthSmile_L", "mouthSmile_R", "EyeBlinkLeft", "Wrinkle"):
+            kb = obj.shape_key_add(name=n)
+            for v in kb.data:
+                v.co.z += 0.1
+        scene.render.fps = 30
+        assert bpy.ops.photo2avatar.live_start(source_kind="VIDEO", filepath=str(CLIP), record=True,
+                                               target_object="Character") == {"FINISHED"}
+        curves = _fcurves(obj.data.shape_keys)
+        assert {p for p, _ in curves} == {f'key_blocks["{n}"].value' for n in
+                                          ("JawOpen", "mouthSmile_L", "mouthSmile_R", "EyeBlinkLeft")}
+        scene.frame_set(scene.frame_start + int(np.argmax(TRUTH["weights"]["jawOpen"])))
+        assert obj.data.shape_keys.key_blocks["JawOpen"].value > 0.25
+        with pytest.raises(RuntimeError, match="no shape keys named like ARKit"):
+            bpy.ops.mesh.primitive_cube_add()
+            bpy.context.active_object.shape_key_add(name="Basis")
+            bpy.ops.photo2avatar.live_start(source_kind="VIDEO", filepath=str(CLIP),
+                                            target_object=bpy.context.active_object.name)
+    finally:
+        addon.unregister()
