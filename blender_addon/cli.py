@@ -7,6 +7,8 @@
 * ``demo``: generate from the bundled sample photo, with .blend and .glb.
 * ``batch PHOTOS_DIR -o OUT_DIR``: every photo in a folder, resumable, with renders,
   exports, ``index.html`` and ``summary.json`` (exit 8 when some photos failed).
+* ``apply PHOTO --character IN.blend --object NAME -o OUT.blend``: the photo's face on
+  an artist's own mesh (:mod:`blender_addon.character`).
 * ``live [--camera N | --video FILE]``: ARKit weights and head pose per frame as JSON
   lines (:mod:`inference.live_capture`; exit 10 when the camera is missing or busy).
 
@@ -260,6 +262,41 @@ def cmd_retarget(args) -> int:
     return 0
 
 
+def cmd_apply(args) -> int:
+    """Photo -> the artist's own character: its head deformed, topology and rig kept."""
+    import bpy
+
+    from inference.errors import FaceError
+    from inference.pipeline import Backend
+    from .character import apply_to_character
+    from .export import save_blend
+    from .render import quiet_stdout
+    out, src = Path(args.output), Path(args.character)
+    if out.resolve() == src.resolve():
+        raise UsageError(f"{out}: the output must be another file than the character's .blend")
+    _check_output(out, args.force, ".blend")
+    if not src.is_file():
+        raise InputError(f"{src}: no such file" if not src.exists() else f"{src}: not a file")
+    if src.suffix.lower() != ".blend":
+        raise InputError(f"{src}: not a .blend file")
+    analysis = Backend().analyze(args.photo, style=args.style)
+    try:
+        with quiet_stdout():
+            bpy.ops.wm.open_mainfile(filepath=str(src.resolve()), load_ui=False)
+    except RuntimeError as e:
+        raise InputError(f"{src}: cannot open it as a .blend ({str(e).splitlines()[-1]})") from None
+    obj = bpy.data.objects.get(args.object)
+    if obj is None:
+        meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")[:8])
+        raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
+    if obj.type != "MESH":
+        raise FaceError(f"{args.object!r} is a {obj.type.lower()}, not a mesh")
+    report = apply_to_character(obj, analysis.avatar, analysis.deformation)
+    save_blend(out)
+    print(json.dumps({"output": str(out), **report}))
+    return 0
+
+
 def cmd_live(args) -> int:
     from inference.live_capture import run_args
     return run_args(args)
@@ -340,6 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--retry-failed", action="store_true", help="retry photos that failed before")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     b.set_defaults(func=cmd_batch)
+
+    ap_ = sub.add_parser("apply", help="photo -> your own rigged character's head (any topology) in a .blend")
+    ap_.add_argument("photo", help="a face photo")
+    ap_.add_argument("--character", required=True, metavar="IN.blend", help="the .blend holding the character")
+    ap_.add_argument("--object", required=True, metavar="NAME", help="the mesh object whose head to shape")
+    ap_.add_argument("-o", "--output", required=True, metavar="OUT.blend", help=".blend to write (IN is never written)")
+    ap_.add_argument("--style", default="identity", help="style preset (default identity)")
+    ap_.add_argument("--force", action="store_true", help="replace an existing output")
+    ap_.set_defaults(func=cmd_apply)
 
     lv = sub.add_parser("live", help="camera or video -> ARKit weights and head pose, one JSON line per frame")
     from inference.live_capture import add_arguments as add_live_arguments

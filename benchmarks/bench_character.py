@@ -1,0 +1,71 @@
+"""Applying a photo to another character: one JSON line.
+
+On the ``body`` test character (``tests/characters.py``: a subdivided head on a torso,
+about 32,000 vertices, in centimetres): ``find_face_s`` (renders, MediaPipe, ray casts),
+``deform_s`` (similarity, factorisation of the membrane system, solve, smoothing) and
+``apply_s`` (the whole ``apply_to_character``, writes and bone re-seating included). The
+reference formulation in the same run is the bi-Laplacian energy of ``inference.deform``
+on the same mesh (``bilaplacian_factor_s``; the ratio is ``membrane_speedup``).
+Target: correspondence + deformation on a 20k-vertex mesh <= 2 s.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def main() -> None:
+    from blender_addon.environment import contain_caches
+    contain_caches()
+    import bpy
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    from blender_addon.character import apply_to_character, find_face, rest_geometry
+    from characters import make_character
+    from inference.character_fit import CharacterDeformer, character_offsets, rig_landmark_change
+    from inference.deform import uniform_laplacian
+    from inference.pipeline import Backend
+
+    analysis = Backend().analyze(ROOT / "samples" / "photos" / "person_02.jpg")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    obj = make_character("body")
+    find_face(obj)                                # warm: MediaPipe and the renderer start once
+    t = time.perf_counter()
+    surface, _ = find_face(obj)
+    find_s = time.perf_counter() - t
+    verts, tris = rest_geometry(obj)
+    l0, change, usable = rig_landmark_change(analysis.avatar, analysis.deformation)
+    t = time.perf_counter()
+    character_offsets(verts, tris, surface, l0, change, usable)
+    deform_s = time.perf_counter() - t
+    t = time.perf_counter()
+    deformer = CharacterDeformer(verts, tris, surface)
+    membrane_s = time.perf_counter() - t
+    # reference: the bi-Laplacian |Lu|^2 over the same free vertices
+    t = time.perf_counter()
+    lap = uniform_laplacian(len(verts), tris)
+    col = sp.csr_matrix((np.ones(len(deformer.free)), (deformer.free, np.arange(len(deformer.free)))),
+                        shape=(len(verts), len(deformer.free)))
+    lc = (lap @ col).tocsr()
+    splu((deformer._b.T @ deformer._b + 0.05 * (lc.T @ lc) + 1e-10 * sp.identity(len(deformer.free))).tocsc())
+    bilap_s = time.perf_counter() - t
+    t = time.perf_counter()
+    apply_to_character(obj, analysis.avatar, analysis.deformation)
+    apply_s = time.perf_counter() - t
+    out = {"bench": "character", "vertices": len(verts), "free_vertices": len(deformer.free),
+           "find_face_s": find_s, "deform_s": deform_s, "find_plus_deform_s": find_s + deform_s,
+           "apply_s": apply_s, "membrane_setup_s": membrane_s, "bilaplacian_factor_s": bilap_s,
+           "membrane_speedup": bilap_s / membrane_s}
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}))
+
+
+if __name__ == "__main__":
+    main()
