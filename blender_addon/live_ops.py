@@ -119,16 +119,20 @@ class P2A_OT_live_start(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class P2A_OT_live_stop(bpy.types.Operator):
-    """Stop the live capture (a running recording is keyed first)"""
-    bl_idname = "photo2avatar.live_stop"
-    bl_label = "Stop live"
-    bl_options = {"REGISTER", "UNDO"}
+class _WhileLive:
+    """Operators that act on a running capture."""
 
     @classmethod
     def poll(cls, context):
         s = _LIVE["session"]
         return s is not None and s.running()
+
+
+class P2A_OT_live_stop(_WhileLive, bpy.types.Operator):
+    """Stop the live capture (a running recording is keyed first)"""
+    bl_idname = "photo2avatar.live_stop"
+    bl_label = "Stop live"
+    bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
         s = _LIVE["session"]
@@ -141,16 +145,11 @@ class P2A_OT_live_stop(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class P2A_OT_live_record(bpy.types.Operator):
+class P2A_OT_live_record(_WhileLive, bpy.types.Operator):
     """Start recording the live take, or stop and key it onto the avatar (one undo step)"""
     bl_idname = "photo2avatar.live_record"
     bl_label = "Record"
     bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        s = _LIVE["session"]
-        return s is not None and s.running()
 
     def execute(self, context):
         s = _LIVE["session"]

@@ -291,3 +291,29 @@ def test_a_character_with_arkit_named_keys_records_the_take(scene):
                                             target_object=bpy.context.active_object.name)
     finally:
         addon.unregister()
+
+
+def test_record_and_stop_buttons_on_a_running_capture(avatar):
+    """Record, then Record again (Stop recording) keys what came between; Stop live ends
+    the capture; both buttons are greyed out when nothing runs."""
+    from blender_addon import live_ops, preferences
+    from blender_addon.live_session import LiveSession
+    assert not bpy.ops.photo2avatar.live_record.poll() and not bpy.ops.photo2avatar.live_stop.poll()
+    s = LiveSession(avatar, preferences.backend_python(), video=CLIP, paced=True)
+    live_ops._LIVE["session"] = s
+    try:
+        deadline = time.monotonic() + 60
+        while s.frames_seen < 5 and time.monotonic() < deadline:
+            s.poll()
+            time.sleep(0.005)
+        assert bpy.ops.photo2avatar.live_record() == {"FINISHED"} and s.recording
+        while len(s.take) < 20 and time.monotonic() < deadline:
+            s.poll()
+            time.sleep(0.005)
+        assert bpy.ops.photo2avatar.live_record() == {"FINISHED"} and not s.recording
+        jaw = _fcurves(avatar.head.data.shape_keys)[('key_blocks["jawOpen"].value', 0)]
+        assert 18 <= len(jaw.keyframe_points) < TRUTH["frames"]      # 20 frames, resampled to the scene rate
+        assert bpy.ops.photo2avatar.live_stop() == {"FINISHED"} and not s.running()
+        assert not bpy.ops.photo2avatar.live_stop.poll()
+    finally:
+        live_ops.stop_all()
