@@ -42,7 +42,7 @@ def main() -> None:
     surface, _ = find_face(obj)
     find_s = time.perf_counter() - t
     verts, tris = rest_geometry(obj)
-    l0, change, usable = rig_landmark_change(analysis.avatar, analysis.deformation)
+    l0, change, usable = rig_landmark_change(analysis.avatar, analysis.deformation, analysis.geometric_shape)
     t = time.perf_counter()
     character_offsets(verts, tris, surface, l0, change, usable)
     deform_s = time.perf_counter() - t
@@ -58,7 +58,7 @@ def main() -> None:
     splu((deformer._b.T @ deformer._b + 0.05 * (lc.T @ lc) + 1e-10 * sp.identity(len(deformer.free))).tocsc())
     bilap_s = time.perf_counter() - t
     t = time.perf_counter()
-    apply_to_character(obj, analysis.avatar, analysis.deformation)
+    apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape)
     apply_s = time.perf_counter() - t
     out = {"bench": "character", "vertices": len(verts), "free_vertices": len(deformer.free),
            "find_face_s": find_s, "deform_s": deform_s, "find_plus_deform_s": find_s + deform_s,

@@ -263,8 +263,11 @@ def _reseat_bones(obj: bpy.types.Object, verts: np.ndarray, offsets: np.ndarray,
     return names
 
 
-def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | None = None) -> dict:
-    """Give ``obj`` (a mesh, any topology) the face of ``avatar``; returns a report."""
+def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | None = None,
+                       shape: dict | None = None) -> dict:
+    """Give ``obj`` (a mesh, any topology) the face of ``avatar`` (``shape``: other sliders
+    to take the face from, see :func:`inference.character_fit.rig_landmark_change`);
+    returns a report."""
     if obj.type != "MESH":
         raise FaceError(f"{obj.name!r} is a {obj.type.lower()}, not a mesh")
     surface, found = find_face(obj)
@@ -273,12 +276,11 @@ def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | 
         raise FaceError(f"only {int(surface.valid.sum())} face landmarks could be placed on {obj.name!r} "
                         "(need 100): is the face complete and facing -Y?")
     verts, tris = rest_geometry(obj)
-    l0, change, usable = rig_landmark_change(avatar, deformation)
+    l0, change, usable = rig_landmark_change(avatar, deformation, shape)
     u, info = character_offsets(verts, tris, surface, l0, change, usable)
     _set_coords(obj, u)
-    radius = info.get("face_radius", None)
     pts = surface.points(verts)[surface.valid]
-    radius = float(np.linalg.norm(pts - pts.mean(0), axis=1).max()) if radius is None else radius
+    radius = float(np.linalg.norm(pts - pts.mean(0), axis=1).max())
     bones = _reseat_bones(obj, verts, u, 0.15 * radius)
     return {**found, **info, "bones_reseated": bones,
             "max_offset_of_face_radius": float(np.linalg.norm(u, axis=1).max() / radius)}

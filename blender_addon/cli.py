@@ -291,7 +291,7 @@ def cmd_apply(args) -> int:
         raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
     if obj.type != "MESH":
         raise FaceError(f"{args.object!r} is a {obj.type.lower()}, not a mesh")
-    report = apply_to_character(obj, analysis.avatar, analysis.deformation)
+    report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape)
     save_blend(out)
     print(json.dumps({"output": str(out), **report}))
     return 0

@@ -43,14 +43,19 @@ class SurfacePoints:
         return np.einsum("lk,lkd->ld", self.bary, verts[self.tri])
 
 
-def rig_landmark_change(avatar, deformation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rig_landmark_change(avatar, deformation: np.ndarray | None = None,
+                        shape: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(default landmarks, their change under ``avatar``, usable mask) on our rig, metres,
-    rig axes. ``deformation``: the style's head offsets at strength 1 (pipeline Analysis)."""
+    rig axes. ``deformation``: the style's head offsets at strength 1 (pipeline Analysis);
+    ``shape``: sliders to use instead of the avatar's (the pipeline's geometric fit: the
+    avatar's own sliders are tuned to how MediaPipe reads our toon renders, which their
+    character does not share; on 4 photos x the low-poly head the geometric sliders moved
+    MediaPipe's reading of its render toward the photo in 3 cases, the avatar's in 1)."""
     from rigs.catalogue import target_weights
     from rigs.rig_asset import load_correspondence, load_rig
     rig, corr = load_rig(), load_correspondence()
     base = rig.deformed({})
-    shaped = rig.deformed(target_weights(avatar.shape))
+    shaped = rig.deformed(target_weights(avatar.shape if shape is None else shape))
     if deformation is not None:
         head = rig.parts["head"].vertex_ids
         shaped[head] += np.asarray(deformation) * float(avatar.style.get("strength", 1.0))

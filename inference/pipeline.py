@@ -34,6 +34,9 @@ class Analysis:
     deformation: np.ndarray | None = None
     texture: np.ndarray | None = None       # (S, S, 3) sRGB uint8 head texture, or None
     hair_mask: np.ndarray | None = None     # (H, W) bool: the photo's hair region (analysed size)
+    # the registration fit's sliders: the rig's own surface fitted to the photo's landmarks
+    # (geometry, not how MediaPipe reads our renders); what another character's head follows
+    geometric_shape: dict | None = None
 
 
 class Backend:
@@ -188,7 +191,7 @@ class Backend:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report, deformation, tex_rgb, hair.mask())
+        return Analysis(av, report, deformation, tex_rgb, hair.mask(), dict(reg.shape))
 
     def close(self) -> None:
         self.perceiver.close()

@@ -49,12 +49,12 @@ def _state(obj):
 @pytest.mark.parametrize("kind", ["lowpoly", "body"])
 def test_apply_keeps_topology_and_rig_and_moves_the_face_like_the_photo(scene, analysis, kind):
     """Whether MediaPipe then reads their render closer to the photo is not asserted: it
-    does in 3 of 8 measured cases (4 photos x 2 characters, README), the open part of the
+    does in 5 of 8 measured cases (4 photos x 2 characters, README), the open part of the
     issue."""
     from blender_addon.character import apply_to_character, find_face
     obj = make_character(kind)
     before = _state(obj)
-    report = apply_to_character(obj, analysis.avatar, analysis.deformation)
+    report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape)
     after = _state(obj)
     for k in ("n", "faces", "materials", "modifiers"):
         assert after[k] == before[k], k
@@ -76,7 +76,7 @@ def test_apply_keeps_topology_and_rig_and_moves_the_face_like_the_photo(scene, a
     # their landmarks moved as the photo moves ours: by the rig's change, in their frame
     from inference.character_fit import rig_landmark_change, similarity_to
     surface, _ = find_face(obj)
-    l0, change, usable = rig_landmark_change(analysis.avatar, analysis.deformation)
+    l0, change, usable = rig_landmark_change(analysis.avatar, analysis.deformation, analysis.geometric_shape)
     keep = surface.valid & usable
     (s, r, _), keep = similarity_to(l0, surface.points(basis0), keep)
     want = s * change[keep] @ r.T
