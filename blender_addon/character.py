@@ -279,8 +279,7 @@ def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | 
     l0, change, usable = rig_landmark_change(avatar, deformation, shape)
     u, info = character_offsets(verts, tris, surface, l0, change, usable)
     _set_coords(obj, u)
-    pts = surface.points(verts)[surface.valid]
-    radius = float(np.linalg.norm(pts - pts.mean(0), axis=1).max())
+    radius = info["face_radius"]            # the deformer's: the landmarks' spread on their mesh
     bones = _reseat_bones(obj, verts, u, 0.15 * radius)
     return {**found, **info, "bones_reseated": bones,
             "max_offset_of_face_radius": float(np.linalg.norm(u, axis=1).max() / radius)}

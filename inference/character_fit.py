@@ -171,5 +171,6 @@ def character_offsets(verts: np.ndarray, triangles: np.ndarray, surface: Surface
     u = deformer.solve(target)
     res = np.linalg.norm(s * rig_l0 @ r.T + t - theirs, axis=1)[keep]
     info = {"landmarks": int(keep.sum()), "scale": float(s), "free_vertices": int(len(deformer.free)),
-            "fit_residual_of_face_radius": float(np.median(res) / deformer.face_radius)}
+            "fit_residual_of_face_radius": float(np.median(res) / deformer.face_radius),
+            "face_radius": deformer.face_radius}
     return u, info
