@@ -11,7 +11,7 @@ triangle and barycentric weights per landmark, so it follows the mesh as it defo
 the topology: the basis and every shape key get the same offsets (each key keeps its own
 change on the new basis), UVs, vertex groups, materials and modifiers stay as they were,
 and bones whose joints lie in the moved region (eyes, jaw, head) are re-seated by the
-offsets around them.
+offsets around them. :func:`add_arkit_keys` then gives the new face ARKit's 52 keys.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from inference.character_fit import SurfacePoints, character_offsets, rig_landmark_change
+from inference.character_fit import SurfacePoints, character_offsets, on_skin, rig_landmark_change
 from inference.errors import FaceError
 
 VIEW_YAWS = (0.0, 15.0, -15.0)     # degrees, the camera turned around the face's vertical axis
@@ -205,8 +205,10 @@ def find_face(obj: bpy.types.Object) -> tuple[SurfacePoints, dict]:
     for j in np.flatnonzero(valid):
         t = tris[tri_of[0, j]]
         tri[j], bary[j] = t, _barycentric(front[j], world[t])
-    return SurfacePoints(tri, bary, valid), {"landmarks_found": int(ok.sum()), "landmarks_agreed": int(valid.sum()),
-                                             "framing_share": share, "front_landmarks": front_landmarks}
+    surface = on_skin(SurfacePoints(tri, bary, valid), len(verts), tris)
+    return surface, {"landmarks_found": int(ok.sum()), "landmarks_agreed": int(valid.sum()),
+                     "landmarks_on_skin": int(surface.valid.sum()),
+                     "framing_share": share, "front_landmarks": front_landmarks}
 
 
 def _set_coords(obj: bpy.types.Object, offsets: np.ndarray) -> None:
@@ -263,11 +265,36 @@ def _reseat_bones(obj: bpy.types.Object, verts: np.ndarray, offsets: np.ndarray,
     return names
 
 
+def add_arkit_keys(obj: bpy.types.Object, surface: SurfacePoints) -> dict:
+    """Give ``obj`` the 52 ARKit shape keys (Live Link Face's names) carried over from our
+    rig (:func:`inference.character_arkit.arkit_deltas`) on its current basis. Keys it
+    already has under an ARKit name (any naming :mod:`inference.name_mapping` knows) are
+    kept as the artist made them."""
+    from inference.character_arkit import arkit_deltas, landmark_motion_agreement, live_link_name
+    from inference.name_mapping import map_names
+    me = obj.data
+    if me.shape_keys is None:
+        obj.shape_key_add(name="Basis", from_mix=False)
+    have = set(map_names([kb.name for kb in me.shape_keys.key_blocks]).values())
+    verts, tris = rest_geometry(obj)
+    from rigs.arkit import ARKIT_NAMES
+    todo = [n for n in ARKIT_NAMES if n not in have]
+    deltas, info = arkit_deltas(verts, tris, surface, todo)
+    for name in todo:
+        kb = obj.shape_key_add(name=live_link_name(name), from_mix=False)
+        kb.data.foreach_set("co", (verts + deltas[name]).ravel())
+        kb.value = 0.0
+    me.update()
+    agreement = landmark_motion_agreement(verts, surface, deltas)
+    return {**info, "arkit_keys_added": len(todo), "arkit_keys_kept": sorted(have),
+            "arkit_landmark_motion_error_median": float(np.median(list(agreement.values()))) if agreement else None}
+
+
 def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | None = None,
-                       shape: dict | None = None) -> dict:
+                       shape: dict | None = None, arkit: bool = False) -> dict:
     """Give ``obj`` (a mesh, any topology) the face of ``avatar`` (``shape``: other sliders
-    to take the face from, see :func:`inference.character_fit.rig_landmark_change`);
-    returns a report."""
+    to take the face from, see :func:`inference.character_fit.rig_landmark_change`) and,
+    with ``arkit``, the 52 ARKit keys on the new face; returns a report."""
     if obj.type != "MESH":
         raise FaceError(f"{obj.name!r} is a {obj.type.lower()}, not a mesh")
     surface, found = find_face(obj)
@@ -281,5 +308,8 @@ def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | 
     _set_coords(obj, u)
     radius = info["face_radius"]            # the deformer's: the landmarks' spread on their mesh
     bones = _reseat_bones(obj, verts, u, 0.15 * radius)
-    return {**found, **info, "bones_reseated": bones,
-            "max_offset_of_face_radius": float(np.linalg.norm(u, axis=1).max() / radius)}
+    report = {**found, **info, "bones_reseated": bones,
+              "max_offset_of_face_radius": float(np.linalg.norm(u, axis=1).max() / radius)}
+    if arkit:       # the landmarks' triangles and weights hold on the deformed basis
+        report.update(add_arkit_keys(obj, surface))
+    return report

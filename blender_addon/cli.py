@@ -7,8 +7,8 @@
 * ``demo``: generate from the bundled sample photo, with .blend and .glb.
 * ``batch PHOTOS_DIR -o OUT_DIR``: every photo in a folder, resumable, with renders,
   exports, ``index.html`` and ``summary.json`` (exit 8 when some photos failed).
-* ``apply PHOTO --character IN.blend --object NAME -o OUT.blend``: the photo's face on
-  an artist's own mesh (:mod:`blender_addon.character`).
+* ``apply PHOTO --character IN.blend --object NAME -o OUT.blend [--arkit]``: the photo's face on
+  an artist's own mesh, optionally with ARKit's 52 keys (:mod:`blender_addon.character`).
 * ``live [--camera N | --video FILE]``: ARKit weights and head pose per frame as JSON
   lines (:mod:`inference.live_capture`; exit 10 when the camera is missing or busy).
 
@@ -291,7 +291,8 @@ def cmd_apply(args) -> int:
         raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
     if obj.type != "MESH":
         raise FaceError(f"{args.object!r} is a {obj.type.lower()}, not a mesh")
-    report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape)
+    report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape,
+                                arkit=args.arkit)
     save_blend(out)
     print(json.dumps({"output": str(out), **report}))
     return 0
@@ -384,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap_.add_argument("--object", required=True, metavar="NAME", help="the mesh object whose head to shape")
     ap_.add_argument("-o", "--output", required=True, metavar="OUT.blend", help=".blend to write (IN is never written)")
     ap_.add_argument("--style", default="identity", help="style preset (default identity)")
+    ap_.add_argument("--arkit", action="store_true",
+                     help="also add the 52 ARKit shape keys (Live Link Face names) so CSV, video and live "
+                          "capture drive the character; keys it already has under ARKit names are kept")
     ap_.add_argument("--force", action="store_true", help="replace an existing output")
     ap_.set_defaults(func=cmd_apply)
 

@@ -89,6 +89,23 @@ def graph_laplacian(n: int, triangles: np.ndarray):
     return (sp.diags(np.asarray(adj.sum(1)).ravel()) - adj).tocsr()
 
 
+def components(n: int, triangles: np.ndarray) -> np.ndarray:
+    """(n,) connected-component label of each vertex over the edges of ``triangles``."""
+    from scipy.sparse.csgraph import connected_components
+    return connected_components(abs(graph_laplacian(n, triangles)) > 0, directed=False)[1]
+
+
+def on_skin(surface: SurfacePoints, n: int, triangles: np.ndarray) -> SurfacePoints:
+    """``surface`` with only the landmarks on the piece of mesh that holds most of them:
+    a lid landmark whose ray hit the eyeball under it would hold a separate eyeball to the
+    skin's motion and bend it."""
+    if not surface.valid.any():
+        return surface
+    comp = components(n, triangles)[surface.tri[:, 0]]
+    skin = np.bincount(comp[surface.valid]).argmax()
+    return SurfacePoints(surface.tri, surface.bary, surface.valid & (comp == skin))
+
+
 class CharacterDeformer:
     """The factorised deformation of one character mesh with its landmark points."""
 
@@ -125,8 +142,7 @@ class CharacterDeformer:
                        + eps * sp.identity(len(self.free))).tocsc()
         self._lu = splu(self.matrix)
         self.landmarks = lm
-        from scipy.sparse.csgraph import connected_components
-        _, comp = connected_components(abs(lap) > 0, directed=False)
+        comp = components(n, np.asarray(triangles))
         held = np.unique(comp[surface.tri[lm].ravel()])
         self.islands = [np.intersect1d(np.flatnonzero(comp == c), self.free)
                         for c in np.setdiff1d(np.unique(comp[self.free]), held)]

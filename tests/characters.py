@@ -4,6 +4,8 @@ the rig's head by changing its topology (no file of ours is reused as is):
 * ``lowpoly``: head and eyeballs decimated to a third (about 1,900 vertices), new UVs.
 * ``body``: head and eyeballs subdivided once (about 20,000 vertices) on a cylinder torso,
   in centimetres and away from the origin, as a full-body character might come.
+* ``remeshed``: other proportions (wider skull, narrower jaw, longer nose, bigger eyes),
+  then voxel-remeshed into one closed surface (eyes and lips fused, as a sculpt comes).
 
 Each has an armature (root, neck, head, jaw, eye.L, eye.R) with vertex groups and an
 Armature modifier, a UV map, and a shape key ``CheekPuff`` of its own.
@@ -95,6 +97,26 @@ def _cheek_puff(obj, scale: float) -> None:
     kb.data.foreach_set("co", co.ravel())
 
 
+def _stylize(obj) -> None:
+    """Other proportions: a wider skull, a narrower jaw, a longer nose, bigger eyes."""
+    v = np.array([vv.co for vv in obj.data.vertices])
+    lo, hi = v.min(0), v.max(0)
+    c = (lo + hi) / 2
+    h = (v[:, 2] - lo[2]) / (hi[2] - lo[2])                 # 0 at the neck, 1 at the crown
+    x = v[:, 0] - c[0]
+    v[:, 0] = c[0] + x * (0.85 + 0.3 * h)                   # narrow chin, wide skull
+    front = np.clip((c[1] - v[:, 1]) / (c[1] - lo[1]), 0.0, 1.0)
+    nose = np.exp(-((x / 0.02) ** 2 + ((h - 0.55) / 0.08) ** 2)) * front ** 4
+    v[:, 1] -= 0.012 * nose                                 # up to 12 mm longer nose
+    for side in (1.0, -1.0):                                 # eyes (and their sockets) 20% larger
+        eye = np.array([c[0] + side * 0.032, lo[1] + 0.03, lo[2] + 0.62 * (hi[2] - lo[2])])
+        d = v - eye
+        w = np.exp(-(np.linalg.norm(d, axis=1) / 0.025) ** 2)[:, None]
+        v = v + 0.2 * w * d
+    obj.data.vertices.foreach_set("co", v.ravel())
+    obj.data.update()
+
+
 def make_character(kind: str) -> bpy.types.Object:
     """A character mesh (with its armature) in the current scene."""
     if kind == "lowpoly":
@@ -118,6 +140,11 @@ def make_character(kind: str) -> bpy.types.Object:
         bpy.ops.object.transform_apply(location=False, rotation=False, scale=True)
         obj.location = (40.0, -25.0, 80.0)
         scale = 100.0
+    elif kind == "remeshed":
+        obj = _rig_head_mesh("StylizedHead")
+        _stylize(obj)
+        _apply(obj, "REMESH", mode="SMOOTH", octree_depth=6, scale=0.9, use_remove_disconnected=False)
+        scale = 1.0
     else:
         raise ValueError(kind)
     _uv_and_select(obj)
