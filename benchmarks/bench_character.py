@@ -6,6 +6,8 @@ about 32,000 vertices, in centimetres): ``find_face_s`` (renders, MediaPipe, ray
 ``apply_s`` (the whole ``apply_to_character``, writes and bone re-seating included). The
 reference formulation in the same run is the bi-Laplacian energy of ``inference.deform``
 on the same mesh (``bilaplacian_factor_s``; the ratio is ``membrane_speedup``).
+``arkit_transfer_s``: the 52 keys' deltas by deformation transfer; ``arkit_keys_s``: the
+same with the shape keys written and their landmark motion measured (``--arkit``).
 Target: correspondence + deformation on a 20k-vertex mesh <= 2 s.
 """
 from __future__ import annotations
@@ -60,10 +62,19 @@ def main() -> None:
     t = time.perf_counter()
     apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape)
     apply_s = time.perf_counter() - t
+    from blender_addon.character import add_arkit_keys
+    from inference.character_arkit import arkit_deltas
+    verts1, _ = rest_geometry(obj)
+    t = time.perf_counter()
+    arkit_deltas(verts1, tris, surface)
+    transfer_s = time.perf_counter() - t
+    t = time.perf_counter()
+    add_arkit_keys(obj, surface)
+    arkit_s = time.perf_counter() - t
     out = {"bench": "character", "vertices": len(verts), "free_vertices": len(deformer.free),
            "find_face_s": find_s, "deform_s": deform_s, "find_plus_deform_s": find_s + deform_s,
            "apply_s": apply_s, "membrane_setup_s": membrane_s, "bilaplacian_factor_s": bilap_s,
-           "membrane_speedup": bilap_s / membrane_s}
+           "membrane_speedup": bilap_s / membrane_s, "arkit_transfer_s": transfer_s, "arkit_keys_s": arkit_s}
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}))
 
 

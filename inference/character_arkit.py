@@ -120,8 +120,10 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
 
     # 3. each key carried through the registration, then into their frame; a few passes of
     # neighbour averaging along their edges smooth what their finer mesh samples of ours
-    carried = np.stack([carry(jac, rig.target_dense(f"arkit/{name}")) for name in names])
-    d = np.einsum("qk,mqkd->mqd", w, carried[:, idx])
+    carried = np.stack([carry(jac, rig.target_dense(f"arkit/{name}")) for name in names], axis=1)
+    weights = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(len(q)), idx.shape[1]), idx.ravel())),
+                            shape=(len(q), len(ours)))
+    flat = weights @ carried.reshape(len(ours), -1)          # (region, keys * 3)
     lap = graph_laplacian(len(verts), np.asarray(triangles))
     deg = lap.diagonal()[region]
     adj = (sp.diags(lap.diagonal()) - lap).tocsr()[region][:, region]
@@ -133,7 +135,6 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
         np.bincount(their_edges.ravel(), minlength=len(verts)), 1)
     rig_edge = h / SPREAD
     beta = (0.5 * np.clip((rig_edge - mean_edge[region]) / rig_edge, 0.0, 1.0))[:, None]
-    flat = d.transpose(1, 0, 2).reshape(len(region), -1)
     for _ in range(SMOOTHING_PASSES):
         flat = (1 - beta) * flat + beta * (adj @ flat) / np.maximum(deg, 1.0)[:, None]
     d = flat.reshape(len(region), len(names), 3).transpose(1, 0, 2)

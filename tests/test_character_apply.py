@@ -108,10 +108,11 @@ def test_apply_command_writes_a_new_blend_and_never_the_input(scene, tmp_path):
     bpy.ops.wm.save_as_mainfile(filepath=str(src), copy=True)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     out = tmp_path / "out.blend"
-    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", obj.name, "-o", str(out))
+    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", obj.name, "-o", str(out), "--arkit")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout.splitlines()[-1])
     assert report["landmarks"] > 300 and out.is_file()
+    assert report["arkit_keys_added"] == 51 and report["arkit_keys_kept"] == ["cheekPuff"]
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
     # a mesh with no face: exit 7, one line, nothing written
     bad = tmp_path / "bad.blend"
