@@ -266,7 +266,6 @@ def cmd_apply(args) -> int:
     """Photo -> the artist's own character: its head deformed, topology and rig kept."""
     import bpy
 
-    from inference.errors import FaceError
     from inference.pipeline import Backend
     from .character import apply_to_character
     from .export import save_blend
@@ -289,8 +288,6 @@ def cmd_apply(args) -> int:
     if obj is None:
         meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")[:8])
         raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
-    if obj.type != "MESH":
-        raise FaceError(f"{args.object!r} is a {obj.type.lower()}, not a mesh")
     report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape,
                                 arkit=args.arkit)
     save_blend(out)

@@ -48,6 +48,18 @@ def _rig_mesh():
     return rig, tris, load_correspondence()
 
 
+def _frames(rig, corr, verts: np.ndarray, surface: SurfacePoints):
+    """Our rest vertices and landmarks, theirs, the similarity (s, R, t) from ours to theirs
+    and the landmarks it kept."""
+    ours = rig.verts.astype(np.float64)
+    ours_l = corr.points(ours)
+    theirs_l = surface.points(verts)
+    usable = surface.valid & corr.valid
+    usable[468:] = False                       # irises ride on the eyeballs
+    sim, keep = similarity_to(ours_l, theirs_l, usable)
+    return ours, ours_l, theirs_l, sim, keep
+
+
 def _vertex_parts(rig) -> np.ndarray:
     """(N,) index of the rig part each vertex belongs to."""
     out = np.zeros(rig.n_verts, np.int64)
@@ -67,20 +79,16 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     from rigs.asset_geometry import vertex_normals
     from rigs.deformation_transfer import carry, local_jacobians, mesh_edges
     names = tuple(ARKIT_NAMES if names is None else names)
-    verts = np.asarray(verts, np.float64)
+    verts, triangles = np.asarray(verts, np.float64), np.asarray(triangles)
     rig, rig_tris, corr = _rig_mesh()
-    ours = rig.verts.astype(np.float64)
-    ours_l = corr.points(ours)
-    theirs_l = surface.points(verts)
-    usable = surface.valid & corr.valid
-    usable[468:] = False                       # irises ride on the eyeballs
-    (s, r, t), keep = similarity_to(ours_l, theirs_l, usable)
+    ours, ours_l, theirs_l, (s, r, t), keep = _frames(rig, corr, verts, surface)
     to_ours = lambda p: (p - t) @ r / s        # their object space -> our rig's frame  # noqa: E731
 
     # 1. our rig registered onto their landmarks, in our frame
     deformer = CharacterDeformer(ours, rig_tris, SurfacePoints(corr.tri, corr.bary, keep))
     registered = ours + deformer.solve(to_ours(theirs_l) - ours_l)
-    jac = local_jacobians(ours, registered, mesh_edges(rig_tris))
+    rig_edges = mesh_edges(rig_tris)
+    jac = local_jacobians(ours, registered, rig_edges)
     residual = np.linalg.norm(corr.points(registered) - to_ours(theirs_l), axis=1)[keep]
 
     # 2. their face vertices -> nearby registered rig vertices that face the same way
@@ -89,7 +97,7 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     their_radius = radius * s
     region = np.flatnonzero(np.linalg.norm(verts - centre, axis=1) < REGION * their_radius)
     q = to_ours(verts[region])
-    nq = vertex_normals(verts, np.asarray(triangles))[region] @ r        # rotation only
+    nq = vertex_normals(verts, triangles)[region] @ r        # rotation only
     n_ours = vertex_normals(registered, rig_tris)
     dist, idx = cKDTree(registered).query(q, k=NEIGHBOURS)
     facing = np.clip((np.einsum("qd,qkd->qk", nq, n_ours[idx]) - NORMAL_AGREE) / (NORMAL_FULL - NORMAL_AGREE),
@@ -99,7 +107,8 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     # skin, each other piece of theirs (eyeballs, teeth) from the part most of it lies on;
     # so a lid does not average in the eyeball under it, nor an eyeball the lid over it
     part = _vertex_parts(rig)[idx]
-    labels = components(len(verts), np.asarray(triangles))
+    lap = graph_laplacian(len(verts), triangles)
+    labels = components(lap)
     comp = labels[region]
     skin = np.bincount(labels[surface.tri[keep, 0]]).argmax()
     nearest_part = part[np.arange(len(q)), np.argmax(agree, axis=1)]
@@ -111,8 +120,8 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     nearest = np.where(agree, dist, np.inf).min(1)
     # Gaussian in the distance beyond the nearest (smooth as neighbours come and go, and as
     # well-conditioned where their surface lies a few mm off ours)
-    edges = mesh_edges(rig_tris)
-    h = SPREAD * float(np.median(np.linalg.norm(registered[edges[:, 0]] - registered[edges[:, 1]], axis=1)))
+    rig_edge = float(np.median(np.linalg.norm(registered[rig_edges[:, 0]] - registered[rig_edges[:, 1]], axis=1)))
+    h = SPREAD * rig_edge
     w = facing * agree * np.exp(-((dist - np.where(np.isfinite(nearest), nearest, 0.0)[:, None]) / h) ** 2)
     fade = np.clip((FAR * radius - nearest) / ((FAR - NEAR) * radius), 0.0, 1.0)
     wsum = w.sum(1)
@@ -124,16 +133,14 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     weights = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(len(q)), idx.shape[1]), idx.ravel())),
                             shape=(len(q), len(ours)))
     flat = weights @ carried.reshape(len(ours), -1)          # (region, keys * 3)
-    lap = graph_laplacian(len(verts), np.asarray(triangles))
     deg = lap.diagonal()[region]
     adj = (sp.diags(lap.diagonal()) - lap).tocsr()[region][:, region]
     # only where their mesh is finer than ours: a coarse mesh already samples it smoothly,
     # and averaging its big triangles would flatten a blink
-    their_edges = mesh_edges(np.asarray(triangles))
+    their_edges = mesh_edges(triangles)
     elen = np.linalg.norm(verts[their_edges[:, 0]] - verts[their_edges[:, 1]], axis=1) / s
     mean_edge = np.bincount(their_edges.ravel(), np.r_[elen, elen], len(verts)) / np.maximum(
         np.bincount(their_edges.ravel(), minlength=len(verts)), 1)
-    rig_edge = h / SPREAD
     beta = (0.5 * np.clip((rig_edge - mean_edge[region]) / rig_edge, 0.0, 1.0))[:, None]
     for _ in range(SMOOTHING_PASSES):
         flat = (1 - beta) * flat + beta * (adj @ flat) / np.maximum(deg, 1.0)[:, None]
@@ -153,12 +160,8 @@ def landmark_motion_agreement(verts: np.ndarray, surface: SurfacePoints,
     """{name: |their landmark motion - ours (in their frame)| / |ours|} over the landmarks
     both meshes hold: 0 when a key moves their face exactly as it moves ours."""
     rig, _, corr = _rig_mesh()
-    ours = rig.verts.astype(np.float64)
-    ours_l = corr.points(ours)
-    theirs_l = surface.points(np.asarray(verts, np.float64))
-    usable = surface.valid & corr.valid
-    usable[468:] = False
-    (s, r, _), keep = similarity_to(ours_l, theirs_l, usable)
+    verts = np.asarray(verts, np.float64)
+    ours, ours_l, theirs_l, (s, r, _), keep = _frames(rig, corr, verts, surface)
     out = {}
     for name, d in deltas.items():
         m_ours = s * (corr.points(ours + rig.target_dense(f"arkit/{name}")) - ours_l)[keep] @ r.T

@@ -89,10 +89,11 @@ def graph_laplacian(n: int, triangles: np.ndarray):
     return (sp.diags(np.asarray(adj.sum(1)).ravel()) - adj).tocsr()
 
 
-def components(n: int, triangles: np.ndarray) -> np.ndarray:
-    """(n,) connected-component label of each vertex over the edges of ``triangles``."""
+def components(lap) -> np.ndarray:
+    """(n,) connected-component label of each vertex of the mesh whose graph Laplacian
+    (:func:`graph_laplacian`) is ``lap``."""
     from scipy.sparse.csgraph import connected_components
-    return connected_components(abs(graph_laplacian(n, triangles)) > 0, directed=False)[1]
+    return connected_components(abs(lap) > 0, directed=False)[1]
 
 
 def on_skin(surface: SurfacePoints, n: int, triangles: np.ndarray) -> SurfacePoints:
@@ -101,7 +102,7 @@ def on_skin(surface: SurfacePoints, n: int, triangles: np.ndarray) -> SurfacePoi
     skin's motion and bend it."""
     if not surface.valid.any():
         return surface
-    comp = components(n, triangles)[surface.tri[:, 0]]
+    comp = components(graph_laplacian(n, triangles))[surface.tri[:, 0]]
     skin = np.bincount(comp[surface.valid]).argmax()
     return SurfacePoints(surface.tri, surface.bary, surface.valid & (comp == skin))
 
@@ -142,7 +143,7 @@ class CharacterDeformer:
                        + eps * sp.identity(len(self.free))).tocsc()
         self._lu = splu(self.matrix)
         self.landmarks = lm
-        comp = components(n, np.asarray(triangles))
+        comp = components(lap)
         held = np.unique(comp[surface.tri[lm].ravel()])
         self.islands = [np.intersect1d(np.flatnonzero(comp == c), self.free)
                         for c in np.setdiff1d(np.unique(comp[self.free]), held)]
