@@ -8,6 +8,9 @@ reference formulation in the same run is the bi-Laplacian energy of ``inference.
 on the same mesh (``bilaplacian_factor_s``; the ratio is ``membrane_speedup``).
 ``arkit_transfer_s``: the 52 keys' deltas by deformation transfer; ``arkit_keys_s``: the
 same with the shape keys written and their landmark motion measured (``--arkit``).
+``head_texture_s``: the photo projected onto our head's UV map for a character;
+``texture_s``: that carried into the body's own 1024 base-colour image (a copy, blended,
+packed; ``texels_painted``).
 Target: correspondence + deformation on a 20k-vertex mesh <= 2 s.
 """
 from __future__ import annotations
@@ -38,7 +41,7 @@ def main() -> None:
 
     analysis = Backend().analyze(ROOT / "samples" / "photos" / "person_02.jpg")
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    obj = make_character("body")
+    obj = make_character("body", textured=True)
     find_face(obj)                                # warm: MediaPipe and the renderer start once
     t = time.perf_counter()
     surface, _ = find_face(obj)
@@ -71,10 +74,21 @@ def main() -> None:
     t = time.perf_counter()
     add_arkit_keys(obj, surface)
     arkit_s = time.perf_counter() - t
+    from blender_addon.character_texture import apply_face_texture
+    from inference.character_texture import character_head_texture
+    from inference.photo_io import load_photo
+    photo = load_photo(ROOT / "samples" / "photos" / "person_02.jpg")
+    t = time.perf_counter()
+    head = character_head_texture(photo.rgb, analysis, "identity")
+    head_s = time.perf_counter() - t
+    t = time.perf_counter()
+    tex = apply_face_texture(obj, surface, head)
+    texture_s = time.perf_counter() - t
     out = {"bench": "character", "vertices": len(verts), "free_vertices": len(deformer.free),
            "find_face_s": find_s, "deform_s": deform_s, "find_plus_deform_s": find_s + deform_s,
            "apply_s": apply_s, "membrane_setup_s": membrane_s, "bilaplacian_factor_s": bilap_s,
-           "membrane_speedup": bilap_s / membrane_s, "arkit_transfer_s": transfer_s, "arkit_keys_s": arkit_s}
+           "membrane_speedup": bilap_s / membrane_s, "arkit_transfer_s": transfer_s, "arkit_keys_s": arkit_s,
+           "head_texture_s": head_s, "texture_s": texture_s, "texels_painted": tex["texture_texels_painted"]}
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}))
 
 

@@ -291,10 +291,13 @@ def add_arkit_keys(obj: bpy.types.Object, surface: SurfacePoints) -> dict:
 
 
 def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | None = None,
-                       shape: dict | None = None, arkit: bool = False) -> dict:
+                       shape: dict | None = None, arkit: bool = False,
+                       head_texture: np.ndarray | None = None) -> dict:
     """Give ``obj`` (a mesh, any topology) the face of ``avatar`` (``shape``: other sliders
-    to take the face from, see :func:`inference.character_fit.rig_landmark_change`) and,
-    with ``arkit``, the 52 ARKit keys on the new face; returns a report."""
+    to take the face from, see :func:`inference.character_fit.rig_landmark_change`), with
+    ``head_texture`` (the photo on our head's UV map) its face painted into their texture
+    (:mod:`blender_addon.character_texture`) and, with ``arkit``, the 52 ARKit keys on the
+    new face; returns a report."""
     if obj.type != "MESH":
         raise FaceError(f"{obj.name!r} is a {obj.type.lower()}, not a mesh")
     surface, found = find_face(obj)
@@ -310,6 +313,10 @@ def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | 
     bones = _reseat_bones(obj, verts, u, 0.15 * radius)
     report = {**found, **info, "bones_reseated": bones,
               "max_offset_of_face_radius": float(np.linalg.norm(u, axis=1).max() / radius)}
-    if arkit:       # the landmarks' triangles and weights hold on the deformed basis
+    # the landmarks' triangles and weights hold on the deformed basis
+    if head_texture is not None:
+        from .character_texture import apply_face_texture
+        report.update(apply_face_texture(obj, surface, head_texture))
+    if arkit:
         report.update(add_arkit_keys(obj, surface))
     return report

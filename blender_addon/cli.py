@@ -7,8 +7,9 @@
 * ``demo``: generate from the bundled sample photo, with .blend and .glb.
 * ``batch PHOTOS_DIR -o OUT_DIR``: every photo in a folder, resumable, with renders,
   exports, ``index.html`` and ``summary.json`` (exit 8 when some photos failed).
-* ``apply PHOTO --character IN.blend --object NAME -o OUT.blend [--arkit]``: the photo's face on
-  an artist's own mesh, optionally with ARKit's 52 keys (:mod:`blender_addon.character`).
+* ``apply PHOTO --character IN.blend --object NAME -o OUT.blend [--no-texture] [--arkit]``: the
+  photo's face on an artist's own mesh, its texture painted into theirs, optionally with
+  ARKit's 52 keys (:mod:`blender_addon.character`).
 * ``live [--camera N | --video FILE]``: ARKit weights and head pose per frame as JSON
   lines (:mod:`inference.live_capture`; exit 10 when the camera is missing or busy).
 
@@ -278,7 +279,13 @@ def cmd_apply(args) -> int:
         raise InputError(f"{src}: no such file" if not src.exists() else f"{src}: not a file")
     if src.suffix.lower() != ".blend":
         raise InputError(f"{src}: not a .blend file")
-    analysis = Backend().analyze(args.photo, style=args.style)
+    from inference.photo_io import load_photo
+    photo = load_photo(args.photo)
+    analysis = Backend().analyze(photo, style=args.style)
+    head_texture = None
+    if not args.no_texture:
+        from inference.character_texture import character_head_texture
+        head_texture = character_head_texture(photo.rgb, analysis, args.style)
     try:
         with quiet_stdout():
             bpy.ops.wm.open_mainfile(filepath=str(src.resolve()), load_ui=False)
@@ -289,7 +296,7 @@ def cmd_apply(args) -> int:
         meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")[:8])
         raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
     report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape,
-                                arkit=args.arkit)
+                                arkit=args.arkit, head_texture=head_texture)
     save_blend(out)
     print(json.dumps({"output": str(out), **report}))
     return 0
@@ -382,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap_.add_argument("--object", required=True, metavar="NAME", help="the mesh object whose head to shape")
     ap_.add_argument("-o", "--output", required=True, metavar="OUT.blend", help=".blend to write (IN is never written)")
     ap_.add_argument("--style", default="identity", help="style preset (default identity)")
+    ap_.add_argument("--no-texture", action="store_true",
+                     help="shape only: leave their texture as it is (default: the photo's face, stylized by "
+                          "--style, is blended into a copy of their base-colour image)")
     ap_.add_argument("--arkit", action="store_true",
                      help="also add the 52 ARKit shape keys (Live Link Face names) so CSV, video and live "
                           "capture drive the character; keys it already has under ARKit names are kept")

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.character_fit import CharacterDeformer, SurfacePoints, components, graph_laplacian, similarity_to
+from inference.character_fit import SurfacePoints, components, graph_laplacian
+from inference.character_register import frames, register_rig, rig_mesh
 
 NEIGHBOURS = 16
 NORMAL_AGREE = 0.3     # cosine: a rig vertex counts for theirs when their normals agree more ...
@@ -38,26 +39,6 @@ REGION = 1.6           # face radii around their landmarks' centre that can get 
 def live_link_name(arkit: str) -> str:
     """The name Live Link Face gives an ARKit channel (``jawOpen`` -> ``JawOpen``)."""
     return arkit[0].upper() + arkit[1:]
-
-
-def _rig_mesh():
-    """Our rig's vertices, all parts' triangles, and its landmark correspondence."""
-    from rigs.rig_asset import load_correspondence, load_rig
-    rig = load_rig()
-    tris = np.concatenate([p.triangles() for p in rig.parts.values()])
-    return rig, tris, load_correspondence()
-
-
-def _frames(rig, corr, verts: np.ndarray, surface: SurfacePoints):
-    """Our rest vertices and landmarks, theirs, the similarity (s, R, t) from ours to theirs
-    and the landmarks it kept."""
-    ours = rig.verts.astype(np.float64)
-    ours_l = corr.points(ours)
-    theirs_l = surface.points(verts)
-    usable = surface.valid & corr.valid
-    usable[468:] = False                       # irises ride on the eyeballs
-    sim, keep = similarity_to(ours_l, theirs_l, usable)
-    return ours, ours_l, theirs_l, sim, keep
 
 
 def _vertex_parts(rig) -> np.ndarray:
@@ -80,22 +61,17 @@ def arkit_deltas(verts: np.ndarray, triangles: np.ndarray, surface: SurfacePoint
     from rigs.deformation_transfer import carry, local_jacobians, mesh_edges
     names = tuple(ARKIT_NAMES if names is None else names)
     verts, triangles = np.asarray(verts, np.float64), np.asarray(triangles)
-    rig, rig_tris, corr = _rig_mesh()
-    ours, ours_l, theirs_l, (s, r, t), keep = _frames(rig, corr, verts, surface)
-    to_ours = lambda p: (p - t) @ r / s        # their object space -> our rig's frame  # noqa: E731
-
     # 1. our rig registered onto their landmarks, in our frame
-    deformer = CharacterDeformer(ours, rig_tris, SurfacePoints(corr.tri, corr.bary, keep))
-    registered = ours + deformer.solve(to_ours(theirs_l) - ours_l)
+    reg = register_rig(verts, surface)
+    rig, rig_tris, ours, registered = reg.rig, reg.rig_tris, reg.ours, reg.registered
+    (s, r, _), keep, to_ours = reg.similarity, reg.keep, reg.to_ours
     rig_edges = mesh_edges(rig_tris)
     jac = local_jacobians(ours, registered, rig_edges)
-    residual = np.linalg.norm(corr.points(registered) - to_ours(theirs_l), axis=1)[keep]
+    residual = reg.residual
 
     # 2. their face vertices -> nearby registered rig vertices that face the same way
-    radius = deformer.face_radius              # ours, metres
-    centre = theirs_l[keep].mean(0)
-    their_radius = radius * s
-    region = np.flatnonzero(np.linalg.norm(verts - centre, axis=1) < REGION * their_radius)
+    radius = reg.face_radius                   # ours, metres
+    region = reg.region(verts, REGION)
     q = to_ours(verts[region])
     nq = vertex_normals(verts, triangles)[region] @ r        # rotation only
     n_ours = vertex_normals(registered, rig_tris)
@@ -159,9 +135,9 @@ def landmark_motion_agreement(verts: np.ndarray, surface: SurfacePoints,
                               deltas: dict[str, np.ndarray]) -> dict[str, float]:
     """{name: |their landmark motion - ours (in their frame)| / |ours|} over the landmarks
     both meshes hold: 0 when a key moves their face exactly as it moves ours."""
-    rig, _, corr = _rig_mesh()
+    rig, _, corr = rig_mesh()
     verts = np.asarray(verts, np.float64)
-    ours, ours_l, theirs_l, (s, r, _), keep = _frames(rig, corr, verts, surface)
+    ours, ours_l, theirs_l, (s, r, _), keep = frames(rig, corr, verts, surface)
     out = {}
     for name, d in deltas.items():
         m_ours = s * (corr.points(ours + rig.target_dense(f"arkit/{name}")) - ours_l)[keep] @ r.T

@@ -37,6 +37,8 @@ class Analysis:
     # the registration fit's sliders: the rig's own surface fitted to the photo's landmarks
     # (geometry, not how MediaPipe reads our renders); what another character's head follows
     geometric_shape: dict | None = None
+    # that fit itself (pose, scale, expression): the camera the photo's texture is projected from
+    registration: object | None = None
 
 
 class Backend:
@@ -191,7 +193,7 @@ class Backend:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report, deformation, tex_rgb, hair.mask(), dict(reg.shape))
+        return Analysis(av, report, deformation, tex_rgb, hair.mask(), dict(reg.shape), reg)
 
     def close(self) -> None:
         self.perceiver.close()

@@ -179,8 +179,9 @@ def reproject(texture_rgb: np.ndarray, fit, shape: dict[str, float], photo_hw: t
 
 
 def project_photo(rgb: np.ndarray, fit, shape: dict[str, float], skin_hex: str, assets: dict | None = None,
-                  size: int = TEXTURE_SIZE, remove_shading: bool = True) -> Texture:
-    """Project a photo onto the head's UV map (see the module docstring)."""
+                  size: int = TEXTURE_SIZE, remove_shading: bool = True, paint_assets: bool = True) -> Texture:
+    """Project a photo onto the head's UV map (see the module docstring). ``paint_assets``
+    False keeps the photo's brows and beard (for a character that wears none of our assets)."""
     import cv2
     from inference.avatar import hex_to_rgb
     from inference.fit import M_RIG_TO_CAM
@@ -225,8 +226,9 @@ def project_photo(rgb: np.ndarray, fit, shape: dict[str, float], skin_hex: str, 
     brows = lm[np.r_[sets["left_eyebrow"], sets["right_eyebrow"]]]
     from scipy.spatial import cKDTree
     d_brow, _ = cKDTree(brows).query(surf, distance_upper_bound=BROW_RADIUS)
-    wt[d_brow < BROW_RADIUS] = 0.0
-    if assets and assets.get("beard", "none") not in ("none",):
+    if paint_assets:
+        wt[d_brow < BROW_RADIUS] = 0.0
+    if paint_assets and assets and assets.get("beard", "none") not in ("none",):
         chin, mouth = lm[152], lm[13]
         wt[(surf[:, 2] < mouth[2] - 0.004) & (surf[:, 1] < chin[1] + 0.03)] = 0.0
     mapx = np.full((size, size), -1.0, np.float32)

@@ -8,7 +8,8 @@ the rig's head by changing its topology (no file of ours is reused as is):
   then voxel-remeshed into one closed surface (eyes and lips fused, as a sculpt comes).
 
 Each has an armature (root, neck, head, jaw, eye.L, eye.R) with vertex groups and an
-Armature modifier, a UV map, and a shape key ``CheekPuff`` of its own.
+Armature modifier, a UV map, and a shape key ``CheekPuff`` of its own; on request a
+base-colour image of its own.
 """
 from __future__ import annotations
 
@@ -117,8 +118,27 @@ def _stylize(obj) -> None:
     obj.data.update()
 
 
-def make_character(kind: str) -> bpy.types.Object:
-    """A character mesh (with its armature) in the current scene."""
+def _their_texture(obj, rgb=(0.30, 0.52, 0.78)) -> bpy.types.Image:
+    """A packed 1024 base-colour image (their own paint: a flat colour with grid lines) on a
+    Principled material."""
+    img = bpy.data.images.new("their_paint", 1024, 1024, alpha=False)
+    px = np.empty((1024, 1024, 4), np.float32)
+    px[...] = (*rgb, 1.0)
+    px[::64, :, :3] = px[:, ::64, :3] = 0.1
+    img.pixels.foreach_set(px.ravel())
+    img.pack()
+    mat = bpy.data.materials.new("their_material")
+    mat.use_nodes = True
+    node = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    node.image = img
+    mat.node_tree.links.new(node.outputs["Color"], mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"])
+    obj.data.materials.append(mat)
+    return img
+
+
+def make_character(kind: str, textured: bool = False) -> bpy.types.Object:
+    """A character mesh (with its armature) in the current scene; ``textured``: with a
+    base-colour image of its own (:func:`_their_texture`)."""
     if kind == "lowpoly":
         obj = _rig_head_mesh("LowPolyHead")
         _apply(obj, "DECIMATE", ratio=0.35)
@@ -148,6 +168,8 @@ def make_character(kind: str) -> bpy.types.Object:
     else:
         raise ValueError(kind)
     _uv_and_select(obj)
+    if textured:
+        _their_texture(obj)
     _cheek_puff(obj, scale)
     _rig(obj, scale)
     bpy.context.view_layer.update()

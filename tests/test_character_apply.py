@@ -102,18 +102,31 @@ def _cli(*args):
 
 
 def test_apply_command_writes_a_new_blend_and_never_the_input(scene, tmp_path):
-    obj = make_character("lowpoly")
+    name = make_character("lowpoly").name
     src = tmp_path / "character.blend"
     bpy.ops.mesh.primitive_cube_add(location=(3, 0, 0))
     bpy.ops.wm.save_as_mainfile(filepath=str(src), copy=True)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     out = tmp_path / "out.blend"
-    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", obj.name, "-o", str(out), "--arkit")
+    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", name, "-o", str(out), "--arkit")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout.splitlines()[-1])
     assert report["landmarks"] > 300 and out.is_file()
     assert report["arkit_keys_added"] == 51 and report["arkit_keys_kept"] == ["cheekPuff"]
+    assert report["texture"] == "new" and report["texture_texels_painted"] > 1000
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
+    # the painted image travels inside the written .blend
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    img = bpy.data.images[report["texture_image"]]
+    assert img.packed_file is not None and img.size[0] == img.size[1] == 2048
+    # --no-texture: the shape only, their materials as they were
+    plain = tmp_path / "plain.blend"
+    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", name, "-o", str(plain), "--no-texture")
+    assert r.returncode == 0, r.stderr
+    assert "texture" not in json.loads(r.stdout.splitlines()[-1])
+    bpy.ops.wm.open_mainfile(filepath=str(plain))
+    assert not [i for i in bpy.data.images if i.name.endswith(".photo2avatar")]
+    assert not bpy.data.objects[name].data.materials
     # a mesh with no face: exit 7, one line, nothing written
     bad = tmp_path / "bad.blend"
     r = _cli("apply", str(PHOTO), "--character", str(src), "--object", "Cube", "-o", str(bad))
@@ -121,5 +134,5 @@ def test_apply_command_writes_a_new_blend_and_never_the_input(scene, tmp_path):
     assert "Traceback" not in r.stderr
     r = _cli("apply", str(PHOTO), "--character", str(src), "--object", "Nobody", "-o", str(bad))
     assert r.returncode == 4 and "no object named 'Nobody'" in r.stderr
-    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", obj.name, "-o", str(src), "--force")
+    r = _cli("apply", str(PHOTO), "--character", str(src), "--object", name, "-o", str(src), "--force")
     assert r.returncode == 2 and hashlib.sha256(src.read_bytes()).hexdigest() == digest
