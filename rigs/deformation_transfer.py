@@ -15,8 +15,10 @@ RIDGE = 1e-8     # m^2: against one-ring edges of a few mm (~1e-5 m^2)
 
 def mesh_edges(triangles: np.ndarray) -> np.ndarray:
     """(E, 2) unique undirected edges of ``triangles``."""
-    e = np.r_[triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]]
-    return np.unique(np.sort(e, axis=1), axis=0)
+    e = np.sort(np.r_[triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]], axis=1).astype(np.int64)
+    n = int(e.max()) + 1 if len(e) else 1
+    key = np.unique(e[:, 0] * n + e[:, 1])        # one integer per edge: 1-D unique is ~5x faster than rows
+    return np.stack([key // n, key % n], axis=1)
 
 
 def local_jacobians(verts: np.ndarray, deformed: np.ndarray, edges: np.ndarray) -> np.ndarray:
