@@ -15,7 +15,7 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
 from inference.errors import UserError
 
-from . import edit_props, live_ops, preferences
+from . import character_ops, edit_props, live_ops, preferences
 from .avatar_build import PROP
 
 LOOK_ITEMS = [("toon", "Toon", "Cel-shaded bands and an outline (fast in Cycles)"),
@@ -574,6 +574,7 @@ def register(module_name: str = "blender_addon"):
         bpy.utils.register_class(c)
     for name, make in _WM_PROPS.items():
         setattr(bpy.types.WindowManager, name, make())
+    character_ops.register()
     bpy.types.VIEW3D_MT_add.append(_menu)
 
 
@@ -582,6 +583,7 @@ def unregister():
     close_all()
     live_ops.stop_all()
     bpy.types.VIEW3D_MT_add.remove(_menu)
+    character_ops.unregister()
     for name in _WM_PROPS:
         delattr(bpy.types.WindowManager, name)
     for c in reversed(CLASSES):

@@ -48,8 +48,9 @@ def _principled(mat: bpy.types.Material):
     return next((n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
 
 
-def _face_material(obj: bpy.types.Object, slot_index: int) -> bpy.types.Material:
-    """The material of the face's slot, made this object's own (copied if shared), with nodes."""
+def _face_material(obj: bpy.types.Object, slot_index: int, held: tuple = ()) -> bpy.types.Material:
+    """The material of the face's slot, made this object's own (copied if shared), with nodes.
+    ``held``: meshes of ours whose uses do not count (the copy kept for restoring)."""
     if not obj.material_slots:
         obj.data.materials.append(None)
         slot_index = 0
@@ -61,7 +62,8 @@ def _face_material(obj: bpy.types.Object, slot_index: int) -> bpy.types.Material
         slot.material = mat
     elif mat.users > 1:
         users = sum(1 for s in obj.material_slots if s.material == mat)
-        if mat.users > users:         # another object (or a mesh copy) uses it too
+        users += sum(1 for me in held for m in me.materials if m == mat)
+        if mat.users - int(mat.use_fake_user) > users:         # another object (or a mesh copy) uses it too
             mat = mat.copy()
             mat.name = f"{slot.material.name}{SUFFIX}"
             slot.material = mat

@@ -265,38 +265,16 @@ def cmd_retarget(args) -> int:
 
 def cmd_apply(args) -> int:
     """Photo -> the artist's own character: its head deformed, topology and rig kept."""
-    import bpy
-
     from inference.pipeline import Backend
-    from .character import apply_to_character
+    from .character_job import analyse_photo, apply_photo, open_character
     from .export import save_blend
-    from .render import quiet_stdout
     out, src = Path(args.output), Path(args.character)
     if out.resolve() == src.resolve():
         raise UsageError(f"{out}: the output must be another file than the character's .blend")
     _check_output(out, args.force, ".blend")
-    if not src.is_file():
-        raise InputError(f"{src}: no such file" if not src.exists() else f"{src}: not a file")
-    if src.suffix.lower() != ".blend":
-        raise InputError(f"{src}: not a .blend file")
-    from inference.photo_io import load_photo
-    photo = load_photo(args.photo)
-    analysis = Backend().analyze(photo, style=args.style)
-    head_texture = None
-    if not args.no_texture:
-        from inference.character_texture import character_head_texture
-        head_texture = character_head_texture(photo.rgb, analysis, args.style)
-    try:
-        with quiet_stdout():
-            bpy.ops.wm.open_mainfile(filepath=str(src.resolve()), load_ui=False)
-    except RuntimeError as e:
-        raise InputError(f"{src}: cannot open it as a .blend ({str(e).splitlines()[-1]})") from None
-    obj = bpy.data.objects.get(args.object)
-    if obj is None:
-        meshes = ", ".join(sorted(o.name for o in bpy.data.objects if o.type == "MESH")[:8])
-        raise InputError(f"{src}: no object named {args.object!r} (meshes: {meshes or 'none'})")
-    report = apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape,
-                                arkit=args.arkit, head_texture=head_texture)
+    obj = open_character(src, args.object)        # bad input fails before the photo's analysis
+    analysis, head_texture = analyse_photo(Backend(), args.photo, args.style, not args.no_texture)
+    report = apply_photo(obj, analysis, head_texture, args.arkit)
     save_blend(out)
     print(json.dumps({"output": str(out), **report}))
     return 0

@@ -17,6 +17,10 @@ requests, one job at a time, in order::
     -> {"id": "9", "op": "ping"}                      # <- {"id": "9", "event": "pong"}
     -> {"id": "10", "op": "track", "source": "/path/take.mp4", "shape": {...}}
     <- progress events per 10 frames, then {"id": "10", "event": "result", "track": {...}}
+    -> {"id": "11", "op": "apply_character", "blend": "/tmp/character.blend", "object": "Head",
+        "photo": "/path/face.jpg", "style": "identity", "texture": true, "arkit": false}
+    <- progress events, then {"id": "11", "event": "result", "edit": "/tmp/.../edit.npz",
+        "report": {...}}            # what changed, for blender_addon.character_edit.write_edit
     -> {"op": "shutdown"}                             # or end of input: the server exits
 
 Cancellation takes effect between pipeline stages (each well under a second). Stdout
@@ -104,7 +108,7 @@ def serve() -> int:
             channel.send(id=rid, event="ok")
         elif op == "ping":
             channel.send(id=rid, event="pong")
-        elif op in ("analyze", "track"):
+        elif op in _JOBS:
             with lock:
                 if rid in cancelled:
                     cancelled.discard(rid)
@@ -148,7 +152,19 @@ def _track(backend, msg, channel, rid, lock, cancelled) -> dict:
     return {"track": track.to_dict(), "missing_frames": track.missing_frames}
 
 
-_JOBS = {"analyze": _analyze, "track": _track}
+def _apply_character(backend, msg, channel, rid, lock, cancelled) -> dict:
+    # needs the bpy module in this Python (the add-on's Blender has no SciPy or MediaPipe)
+    try:
+        import bpy  # noqa: F401
+    except ImportError:
+        from inference.errors import UserError
+        raise UserError("applying a photo to your own character needs the bpy module in the backend's Python "
+                        "(pip install bpy==5.0.1 into it, Python 3.11; the project's .venv has it)") from None
+    from blender_addon.character_job import backend_job
+    return backend_job(backend, msg, lambda f, m: _checkpoint(channel, rid, lock, cancelled, f, m))
+
+
+_JOBS = {"analyze": _analyze, "track": _track, "apply_character": _apply_character}
 
 
 def _run_job(channel, rid, lock, cancelled, job) -> None:
