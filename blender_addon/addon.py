@@ -17,6 +17,7 @@ from inference.errors import UserError
 
 from . import character_ops, edit_props, live_ops, preferences
 from .avatar_build import PROP
+from .job_modal import BackendJobModal
 
 LOOK_ITEMS = [("toon", "Toon", "Cel-shaded bands and an outline (fast in Cycles)"),
               ("pbr", "Soft PBR", "Principled skin, hair and eyes")]
@@ -264,7 +265,7 @@ SOURCE_ITEMS = [("CSV", "Live Link Face CSV", "A Live Link Face capture (.csv)")
                 ("OBJECT", "Object", "Another object's shape keys in this scene, through the name mapping")]
 
 
-class P2A_OT_retarget(bpy.types.Operator):
+class P2A_OT_retarget(BackendJobModal, bpy.types.Operator):
     """Key expressions from a capture, a video or another rig onto the active avatar"""
     bl_idname = "photo2avatar.retarget"
     bl_label = "Retarget expressions"
@@ -279,9 +280,8 @@ class P2A_OT_retarget(bpy.types.Operator):
     gains: StringProperty(name="Gains", subtype="FILE_PATH", description="JSON of per-channel gain and offset")
     mapping: StringProperty(name="Mapping", subtype="FILE_PATH", description="JSON of source name -> ARKit name")
     timeout: FloatProperty(default=600.0, min=1.0, options={"HIDDEN"})
+    JOB_LABEL, UNCHANGED = "retarget", "the avatar is unchanged"
 
-    _timer = None
-    _job = None
     _coll = None
 
     def _finish(self, context, track):
@@ -320,44 +320,12 @@ class P2A_OT_retarget(bpy.types.Operator):
             self._client = client
             if bpy.app.background or context.window is None:
                 return self._apply_result(context, self._job.wait(self.timeout))
-            wm = context.window_manager
-            wm.photo2avatar_busy, wm.photo2avatar_cancel = True, False
-            self._timer = wm.event_timer_add(0.1, window=context.window)
-            wm.modal_handler_add(self)
-            return {"RUNNING_MODAL"}
+            return self.begin_modal(context)
         return _report_errors(self, run)
 
     def _apply_result(self, context, result):
         from inference.expression_track import track_from_dict
         return self._finish(context, track_from_dict(result["track"]))
-
-    def modal(self, context, event):
-        wm = context.window_manager
-        job = self._job
-        if event.type == "ESC" or wm.photo2avatar_cancel:
-            self._client.cancel(job)
-            self._end(context)
-            self.report({"WARNING"}, "retarget cancelled; the avatar is unchanged")
-            return {"CANCELLED"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        state = job.poll()
-        wm.photo2avatar_progress, wm.photo2avatar_status = job.fraction * 100.0, job.message
-        context.workspace.status_text_set(f"photo2avatar retarget: {job.message} (Esc cancels)")
-        if state == "running":
-            return {"RUNNING_MODAL"}
-        self._end(context)
-        if state != "done":
-            if state == "error":
-                self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        return _report_errors(self, lambda: self._apply_result(context, job.result))
-
-    def _end(self, context):
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.photo2avatar_busy = False
-        context.workspace.status_text_set(None)
 
 
 class P2A_PT_retarget(bpy.types.Panel):

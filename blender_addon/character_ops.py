@@ -18,6 +18,7 @@ from inference.errors import UserError
 
 from . import preferences
 from .character_edit import RESTORE_KEY, export_character, restore, write_edit
+from .job_modal import BackendJobModal
 
 
 def _mesh_poll(self, obj) -> bool:
@@ -38,7 +39,7 @@ def _character(context, name: str = ""):
     return obj
 
 
-class P2A_OT_apply_character(bpy.types.Operator):
+class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
     """Shape the picked character's face like the photo (any topology: its UVs, vertex groups,
     armature and shape keys are kept), paint the face into its texture, optionally add ARKit keys"""
     bl_idname = "photo2avatar.apply_character"
@@ -53,10 +54,8 @@ class P2A_OT_apply_character(bpy.types.Operator):
     arkit: BoolProperty(name="ARKit keys", default=False,
                         description="Add the 52 ARKit shape keys (Live Link Face names)")
     timeout: FloatProperty(default=600.0, min=1.0, options={"HIDDEN"})
+    JOB_LABEL, UNCHANGED = "apply", "the character is unchanged"
 
-    _timer = None
-    _job = None
-    _client = None
     _tmp = None
 
     def invoke(self, context, event):
@@ -86,11 +85,7 @@ class P2A_OT_apply_character(bpy.types.Operator):
             self._cleanup()
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
-        wm = context.window_manager
-        wm.photo2avatar_busy, wm.photo2avatar_cancel = True, False
-        self._timer = wm.event_timer_add(0.1, window=context.window)
-        wm.modal_handler_add(self)
-        return {"RUNNING_MODAL"}
+        return self.begin_modal(context)
 
     def _write(self, context, result):
         try:
@@ -110,37 +105,9 @@ class P2A_OT_apply_character(bpy.types.Operator):
             self._tmp.cleanup()
             self._tmp = None
 
-    def modal(self, context, event):
-        wm = context.window_manager
-        job = self._job
-        if event.type == "ESC" or wm.photo2avatar_cancel:
-            self._client.cancel(job)
-            self._end(context)
-            self.report({"WARNING"}, "apply cancelled; the character is unchanged")
-            return {"CANCELLED"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}
-        state = job.poll()
-        wm.photo2avatar_progress, wm.photo2avatar_status = job.fraction * 100.0, job.message
-        context.workspace.status_text_set(f"photo2avatar: {job.message} {job.fraction:.0%} (Esc cancels)")
-        if state == "running":
-            return {"RUNNING_MODAL"}
-        self._end(context)
-        if state != "done":
-            if state == "error":
-                self.report({"ERROR"}, job.error)
-            return {"CANCELLED"}
-        try:
-            return self._write(context, job.result)
-        except (UserError, ValueError, OSError) as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
+    _apply_result = _write
 
-    def _end(self, context):
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.photo2avatar_busy = False
-        context.workspace.status_text_set(None)
+    def _ended(self):
         if self._job is not None and self._job.state != "done":
             self._cleanup()
 
