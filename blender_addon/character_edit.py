@@ -227,12 +227,12 @@ def restore(obj: bpy.types.Object) -> bool:
     keep = json.loads(obj[RESTORE_KEY])
     saved = bpy.data.meshes.get(keep["mesh"] or "")
     if saved is not None:
-        edited = obj.data
+        edited, name = obj.data, obj.data.name
         obj.data = saved
         saved.use_fake_user = False
-        saved.name = edited.name
         if edited.users == 0:
             bpy.data.meshes.remove(edited)
+        saved.name = name                  # its own name back (free once the edited mesh is gone)
     if keep["bones"]:
         _set_bone_rest(obj, keep["bones"])
     for mat_name, node_name, old_image, made in reversed(keep["images"]):   # latest first

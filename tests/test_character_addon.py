@@ -41,6 +41,7 @@ def _look(obj) -> dict:
 
 def test_apply_photo_to_the_picked_character_then_restore_it(registered, scene):
     obj = make_character("lowpoly", textured=True)
+    mesh_name = obj.data.name
     before = _look(obj)
     paint = np.empty(1024 * 1024 * 4, np.float32)
     bpy.data.images["their_paint"].pixels.foreach_get(paint)
@@ -70,7 +71,7 @@ def test_apply_photo_to_the_picked_character_then_restore_it(registered, scene):
     for name, b in before["bones"].items():
         np.testing.assert_allclose(back["bones"][name], b, atol=1e-6)
     assert back["image"] == "their_paint" and RESTORE_KEY not in obj
-    assert not [m for m in bpy.data.meshes if m.name.endswith(".before_photo2avatar")]
+    assert obj.data.name == mesh_name and not [m for m in bpy.data.meshes if m.name.endswith(".before_photo2avatar")]
     assert bpy.ops.photo2avatar.restore_character() == {"CANCELLED"}      # nothing left to restore
 
 
