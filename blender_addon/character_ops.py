@@ -89,7 +89,10 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
 
     def _write(self, context, result):
         try:
-            report = write_edit(bpy.data.objects[self.object], result["edit"])
+            obj = bpy.data.objects.get(self.object)
+            if obj is None:
+                raise UserError(f"{self.object!r} was deleted or renamed while the backend worked; nothing applied")
+            report = write_edit(obj, result["edit"])
         finally:
             self._cleanup()
         what = ["face shaped"]
