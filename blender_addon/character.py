@@ -297,22 +297,36 @@ def add_arkit_keys(obj: bpy.types.Object, surface: SurfacePoints) -> dict:
             "arkit_landmark_motion_error_median": float(np.median(list(agreement.values()))) if agreement else None}
 
 
+def face_pins(obj: bpy.types.Object) -> tuple[dict[int, np.ndarray], dict]:
+    """The landmarks an artist places by eye (:data:`.character_pins.PIN_LANDMARKS`) where
+    :func:`find_face` puts them, in ``obj``'s own frame, and the search's figures."""
+    from .character_pins import PIN_LANDMARKS
+    surface, found = find_face(obj)
+    pts = surface.points(rest_geometry(obj)[0])
+    ids = [i for i in PIN_LANDMARKS.values() if surface.valid[i]]
+    return {i: pts[i] for i in ids}, {k: v for k, v in found.items() if k != "front_landmarks"}
+
+
 def apply_to_character(obj: bpy.types.Object, avatar, deformation: np.ndarray | None = None,
                        shape: dict | None = None, arkit: bool = False,
-                       head_texture: np.ndarray | None = None) -> dict:
+                       head_texture: np.ndarray | None = None, pins: dict | None = None) -> dict:
     """Give ``obj`` (a mesh, any topology) the face of ``avatar`` (``shape``: other sliders
     to take the face from, see :func:`inference.character_fit.rig_landmark_change`), with
     ``head_texture`` (the photo on our head's UV map) its face painted into their texture
     (:mod:`blender_addon.character_texture`) and, with ``arkit``, the 52 ARKit keys on the
-    new face; returns a report."""
+    new face; returns a report. ``pins`` (landmark id -> object-frame position) correct the
+    landmarks found on the mesh; by default the pins parented to ``obj``
+    (:mod:`.character_pins`), if any."""
+    from .character_pins import pinned_surface, pins_of
     if obj.type != "MESH":
         raise FaceError(f"{obj.name!r} is a {obj.type.lower()}, not a mesh")
     surface, found = find_face(obj)
     found = {k: v for k, v in found.items() if k != "front_landmarks"}
+    verts, tris = rest_geometry(obj)
+    surface, found["pins_used"] = pinned_surface(verts, tris, surface, pins_of(obj) if pins is None else pins)
     if surface.valid.sum() < 100:
         raise FaceError(f"only {int(surface.valid.sum())} face landmarks could be placed on {obj.name!r} "
                         "(need 100): is the face complete and facing -Y?")
-    verts, tris = rest_geometry(obj)
     l0, change, usable = rig_landmark_change(avatar, deformation, shape)
     u, info = character_offsets(verts, tris, surface, l0, change, usable)
     _set_coords(obj, u)

@@ -42,16 +42,40 @@ def analyse_photo(backend, photo, style: str = "identity", texture: bool = True,
     return analysis, head
 
 
-def apply_photo(obj, analysis, head_texture=None, arkit: bool = False) -> dict:
+def apply_photo(obj, analysis, head_texture=None, arkit: bool = False, pins: dict | None = None) -> dict:
     """The analysed photo on ``obj`` (see :func:`.character.apply_to_character`)."""
     from .character import apply_to_character
     return apply_to_character(obj, analysis.avatar, analysis.deformation, analysis.geometric_shape,
-                              arkit=arkit, head_texture=head_texture)
+                              arkit=arkit, head_texture=head_texture, pins=pins)
+
+
+def _pins_from(msg: dict) -> dict | None:
+    """The request's ``pins`` ({landmark id: [x, y, z]}, object frame), or None."""
+    pins = msg.get("pins")
+    if pins is None:
+        return None
+    try:
+        return {int(k): [float(c) for c in v][:3] for k, v in dict(pins).items()}
+    except (TypeError, ValueError):
+        raise InputError("pins must map landmark ids to [x, y, z]") from None
+
+
+def find_face_job(msg: dict, progress) -> dict:
+    """The server's ``find_face`` request: {blend, object} -> {pins: {landmark id: [x, y, z]}
+    in the object's frame, report} (the add-on places them as empties to move)."""
+    from .character import face_pins
+    for key in ("blend", "object"):
+        if not isinstance(msg.get(key), str) or not msg.get(key):
+            raise InputError(f"find_face needs {key!r}")
+    obj = open_character(msg["blend"], msg["object"])
+    progress(0.1, "finding the face on the character")
+    points, report = face_pins(obj)
+    return {"pins": {str(k): [float(c) for c in v] for k, v in points.items()}, "report": report}
 
 
 def backend_job(backend, msg: dict, progress) -> dict:
     """The server's ``apply_character`` request: {blend, object, photo, style, texture,
-    arkit, out_dir} -> {edit: path of the .npz, report}."""
+    arkit, pins, out_dir} -> {edit: path of the .npz, report}."""
     import tempfile
 
     from .character_edit import record_edit, state
@@ -64,7 +88,7 @@ def backend_job(backend, msg: dict, progress) -> dict:
     obj = open_character(msg["blend"], msg["object"])
     progress(0.65, "finding the face on the character")
     before = state(obj)
-    report = apply_photo(obj, analysis, head, bool(msg.get("arkit", False)))
+    report = apply_photo(obj, analysis, head, bool(msg.get("arkit", False)), _pins_from(msg))
     progress(0.95, "recording the change")
     out_dir = Path(msg.get("out_dir") or tempfile.mkdtemp(prefix="photo2avatar_edit_"))
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from inference.errors import UserError
 
 from . import preferences
 from .character_edit import RESTORE_KEY, export_character, restore, write_edit
+from .character_pins import clear_pins, pin_objects, pins_of, place_pins
 from .job_modal import BackendJobModal
 
 
@@ -76,9 +77,11 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
             self._tmp = tempfile.TemporaryDirectory(prefix="photo2avatar_character_")
             blend = Path(self._tmp.name) / "character.blend"
             export_character(obj, blend)
+            pins = {str(k): [float(c) for c in v] for k, v in pins_of(obj).items()}
             self._job = self._client.submit("apply_character", blend=str(blend), object=obj.name,
                                             photo=str(photo.resolve()), style=self.style or "identity",
-                                            texture=self.texture, arkit=self.arkit, out_dir=self._tmp.name)
+                                            texture=self.texture, arkit=self.arkit, pins=pins,
+                                            out_dir=self._tmp.name)
             if bpy.app.background or context.window is None:      # headless: block until done
                 return self._write(context, self._job.wait(self.timeout))
         except (UserError, ValueError, OSError) as e:
@@ -113,6 +116,77 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
     def _ended(self):
         if self._job is not None and self._job.state != "done":
             self._cleanup()
+
+
+class P2A_OT_place_pins(BackendJobModal, bpy.types.Operator):
+    """Find the face on the picked character and mark its landmarks with pins (empties) that you
+    can move to correct where eyes, nose, mouth and chin are; Apply photo follows the pins"""
+    bl_idname = "photo2avatar.place_pins"
+    bl_label = "Place face pins"
+    bl_options = {"REGISTER", "UNDO"}
+    object: StringProperty(name="Object", description="Mesh to place pins on (default: the panel's pick)")
+    timeout: FloatProperty(default=300.0, min=1.0, options={"HIDDEN"})
+    JOB_LABEL, UNCHANGED = "face pins", "no pins placed"
+
+    _tmp = None
+
+    def execute(self, context):
+        try:
+            obj = _character(context, self.object)
+            self.object = obj.name
+            from .backend_client import shared_client
+            self._client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
+            self._tmp = tempfile.TemporaryDirectory(prefix="photo2avatar_pins_")
+            blend = Path(self._tmp.name) / "character.blend"
+            export_character(obj, blend)
+            self._job = self._client.submit("find_face", blend=str(blend), object=obj.name)
+            if bpy.app.background or context.window is None:      # headless: block until done
+                return self._place(context, self._job.wait(self.timeout))
+        except (UserError, ValueError, OSError) as e:
+            self._cleanup()
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        return self.begin_modal(context)
+
+    def _place(self, context, result):
+        try:
+            obj = bpy.data.objects.get(self.object)
+            if obj is None:
+                raise UserError(f"{self.object!r} was deleted or renamed while the backend worked; no pins placed")
+            made = place_pins(obj, {int(k): v for k, v in result["pins"].items()})
+        finally:
+            self._cleanup()
+        self.report({"INFO"}, f"{obj.name}: {len(made)} pins placed; move any that sit off their feature, "
+                              "then Apply photo")
+        return {"FINISHED"}
+
+    _apply_result = _place
+
+    def _cleanup(self):
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _ended(self):
+        if self._job is not None and self._job.state != "done":
+            self._cleanup()
+
+
+class P2A_OT_clear_pins(bpy.types.Operator):
+    """Remove the character's face pins (Apply photo then uses the landmarks it finds)"""
+    bl_idname = "photo2avatar.clear_pins"
+    bl_label = "Clear pins"
+    bl_options = {"REGISTER", "UNDO"}
+    object: StringProperty(name="Object", description="Mesh whose pins to remove (default: the panel's pick)")
+
+    def execute(self, context):
+        try:
+            obj = _character(context, self.object)
+        except UserError as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"{obj.name}: {clear_pins(obj)} pins removed")
+        return {"FINISHED"}
 
 
 class P2A_OT_restore_character(bpy.types.Operator):
@@ -150,12 +224,20 @@ class P2A_PT_character(bpy.types.Panel):
         busy = context.window_manager.photo2avatar_busy
         row = col.row()
         row.enabled = obj is not None and not busy
+        pins = pin_objects(obj) if obj is not None else []
+        row.operator(P2A_OT_place_pins.bl_idname, icon="PINNED",
+                     text=f"Place face pins ({len(pins)} placed)" if pins else "Place face pins")
+        if pins:
+            col.operator(P2A_OT_clear_pins.bl_idname, icon="X")
+        row = col.row()
+        row.enabled = obj is not None and not busy
         row.operator(P2A_OT_apply_character.bl_idname, icon="USER")
         if obj is not None and RESTORE_KEY in obj:
             col.operator(P2A_OT_restore_character.bl_idname, icon="LOOP_BACK")
 
 
-CLASSES = (P2A_OT_apply_character, P2A_OT_restore_character, P2A_PT_character)
+CLASSES = (P2A_OT_apply_character, P2A_OT_place_pins, P2A_OT_clear_pins, P2A_OT_restore_character,
+           P2A_PT_character)
 
 
 def register() -> None:

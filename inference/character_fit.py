@@ -191,3 +191,37 @@ def character_offsets(verts: np.ndarray, triangles: np.ndarray, surface: Surface
             "fit_residual_of_face_radius": float(np.median(res) / deformer.face_radius),
             "face_radius": deformer.face_radius}
     return u, info
+
+
+PIN_REACH = 0.3       # a moved pin drags landmarks within about this many face radii along
+
+
+def pin_targets(found: np.ndarray, valid: np.ndarray, pins: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Where the landmarks should lie once the artist's pins correct them.
+
+    ``found`` (478, 3): the landmarks as found on their mesh, ``valid`` which of them were;
+    ``pins``: landmark id -> the position the artist gave it (same frame). A pinned landmark
+    goes exactly to its pin; the others move by the pins' displacements, each weighted by a
+    Gaussian of the distance between the landmarks as found (width :data:`PIN_REACH` face
+    radii) and normalised only where pins overlap, so one moved pin drags its neighbourhood
+    along (a moved mouth corner takes the lip points beside it) and fades out across the face.
+    Returns (targets, valid): pinned landmarks count as valid even if the search missed them.
+    """
+    found = np.asarray(found, np.float64)
+    valid = np.asarray(valid, bool).copy()
+    targets = found.copy()
+    ids = np.array(sorted(int(i) for i in pins), np.int64)
+    if len(ids) == 0:
+        return targets, valid
+    at = np.array([pins[i] if i in pins else pins[str(i)] for i in ids], np.float64)
+    known = valid[ids]
+    if valid.sum() >= 3 and known.any():
+        centre = found[valid].mean(0)
+        radius = float(np.linalg.norm(found[valid] - centre, axis=1).max())
+        src, disp = found[ids[known]], at[known] - found[ids[known]]
+        d2 = ((found[:, None, :] - src[None]) ** 2).sum(-1)
+        w = np.exp(-d2 / (2.0 * (PIN_REACH * radius) ** 2))
+        targets = found + (w @ disp) / np.maximum(w.sum(1), 1.0)[:, None]
+    targets[ids] = at
+    valid[ids] = True
+    return targets, valid

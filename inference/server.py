@@ -21,6 +21,10 @@ requests, one job at a time, in order::
         "photo": "/path/face.jpg", "style": "identity", "texture": true, "arkit": false}
     <- progress events, then {"id": "11", "event": "result", "edit": "/tmp/.../edit.npz",
         "report": {...}}            # what changed, for blender_addon.character_edit.write_edit
+    -> {"id": "12", "op": "find_face", "blend": "/tmp/character.blend", "object": "Head"}
+    <- {"id": "12", "event": "result", "pins": {"1": [x, y, z], ...}, "report": {...}}
+                                                      # landmarks to place as pins (object frame);
+                                                      # apply_character takes them back as "pins"
     -> {"op": "shutdown"}                             # or end of input: the server exits
 
 Cancellation takes effect between pipeline stages (each well under a second). Stdout
@@ -152,19 +156,29 @@ def _track(backend, msg, channel, rid, lock, cancelled) -> dict:
     return {"track": track.to_dict(), "missing_frames": track.missing_frames}
 
 
-def _apply_character(backend, msg, channel, rid, lock, cancelled) -> dict:
-    # needs the bpy module in this Python (the add-on's Blender has no SciPy or MediaPipe)
+def _need_bpy(what: str) -> None:
+    # character work needs the bpy module in this Python (the add-on's Blender has no SciPy or MediaPipe)
     try:
         import bpy  # noqa: F401
     except ImportError:
         from inference.errors import UserError
-        raise UserError("applying a photo to your own character needs the bpy module in the backend's Python "
+        raise UserError(f"{what} needs the bpy module in the backend's Python "
                         "(pip install bpy==5.0.1 into it, Python 3.11; the project's .venv has it)") from None
+
+
+def _apply_character(backend, msg, channel, rid, lock, cancelled) -> dict:
+    _need_bpy("applying a photo to your own character")
     from blender_addon.character_job import backend_job
     return backend_job(backend, msg, lambda f, m: _checkpoint(channel, rid, lock, cancelled, f, m))
 
 
-_JOBS = {"analyze": _analyze, "track": _track, "apply_character": _apply_character}
+def _find_face(backend, msg, channel, rid, lock, cancelled) -> dict:
+    _need_bpy("finding the face on your own character")
+    from blender_addon.character_job import find_face_job
+    return find_face_job(msg, lambda f, m: _checkpoint(channel, rid, lock, cancelled, f, m))
+
+
+_JOBS = {"analyze": _analyze, "track": _track, "apply_character": _apply_character, "find_face": _find_face}
 
 
 def _run_job(channel, rid, lock, cancelled, job) -> None:
