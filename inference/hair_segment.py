@@ -171,6 +171,10 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
         # the cut compares colours in a Lab with a* stretched like the seeds' metric (its
         # lightness keeps more weight than theirs: the cut also separates hair from cloth)
         img = np.clip(L * [1.275, 2.0, 1.0] + [0, 128, 128], 0, 255).astype(np.uint8)
+        # GrabCut seeds its colour models' k-means from OpenCV's process-wide random state:
+        # without a fixed seed the same photo's region (and length class) depended on what
+        # the process had cut before it
+        cv2.setRNGSeed(0)
         cv2.grabCut(img, gc, None, bgd, fgd, 4, cv2.GC_INIT_WITH_MASK)
         prob = np.isin(gc, (cv2.GC_FGD, cv2.GC_PR_FGD))
         # The cut loses hair whose colour the clothes share (its background model holds

@@ -262,3 +262,19 @@ def test_a_crop_through_the_forehead_is_not_bald(observed, perceiver, photo, mar
     y = int(obs.landmarks[10, 1] - margin * obs.interocular)
     _, seg = _segment(perceiver, obs.rgb[y:])
     assert seg.length == seg0.length != "bald", (seg.summary(), seg0.summary())
+
+
+def test_the_region_does_not_depend_on_what_was_cut_before(observed):
+    """GrabCut draws from OpenCV's process-wide random state: the same photo cut again after
+    other work (here a draw from that state) gives the same region, so a warm backend gives a
+    photo the same avatar whatever it processed before (it did not: person_04 read medium or
+    long by the order of the test run)."""
+    import cv2
+
+    from inference.hair_segment import segment_hair
+    _, out = observed
+    obs, lab, skin, _ = out["person_04.jpg"]
+    first = segment_hair(lab, obs.landmarks, obs.person_mask, skin, obs.shoulders)
+    cv2.randu(np.zeros((64, 64), np.float32), 0.0, 1.0)
+    again = segment_hair(lab, obs.landmarks, obs.person_mask, skin, obs.shoulders)
+    assert np.array_equal(first.prob, again.prob) and first.summary() == again.summary()
