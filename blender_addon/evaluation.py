@@ -28,8 +28,8 @@ from inference.avatar import default_avatar, write_text_atomic
 from inference.bundle_io import check_writable
 from inference.errors import InputError, OutputExists, UserError
 from inference.evaluate import (EvalRow, attribute_hits, bootstrap_interval, ciede2000, false_full_beards,
-                                landmark_nme, majority_baseline, match_top1, read_labels, reduction, top_scores, view_of,
-                                wilson_interval)
+                                landmark_nme, majority_baseline, match_top1, outline_error, read_labels, reduction,
+                                silhouette_iou, top_scores, view_of, wilson_interval)
 from inference.pipeline import Analysis, Backend
 from rigs.catalogue import asset_catalogue
 
@@ -100,6 +100,10 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         pa, pd = (view_of(np.asarray(Image.open(p).convert("RGB")), perceiver) for p in posed[r.file])
         r.nme_posed = landmark_nme(pa.landmarks, pv.landmarks) if pa else float("nan")
         r.nme_default_posed = landmark_nme(pd.landmarks, pv.landmarks) if pd else float("nan")
+        r.sil_iou = silhouette_iou(av.silhouette, pv.silhouette)
+        r.sil_iou_posed = silhouette_iou(pa.silhouette, pv.silhouette) if pa else float("nan")
+        r.sil_iou_default_posed = silhouette_iou(pd.silhouette, pv.silhouette) if pd else float("nan")
+        r.outline_err_posed, r.outline_err_default_posed = outline_error(pa, pv), outline_error(pd, pv)
         r.skin_de = ciede2000(pv.skin_lab, av.skin_lab)
         r.hair_de = ciede2000(pv.hair_lab, av.hair_lab)
         photo_views.append(pv)
@@ -126,6 +130,7 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
     posed, posed0, front, front0 = col("nme_posed"), col("nme_default_posed"), col("nme"), col("nme_default")
     skin, hair = col("skin_de"), col("hair_de")
     med = lambda xs: float(np.nanmedian(xs)) if len(xs) else float("nan")  # noqa: E731
+    finite = lambda xs: xs[np.isfinite(xs)]  # noqa: E731
 
     def paired(a, b):
         ok = np.isfinite(a) & np.isfinite(b)
@@ -143,6 +148,11 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "nme_front_reduction_vs_default": round(paired(front, front0), 4),
         "false_full_beards": false_full_beards(rows),
         "match_top1": round(top1, 4),
+        "silhouette_iou_front_median": round(med(col("sil_iou")), 4),
+        "silhouette_iou_posed_median": round(med(col("sil_iou_posed")), 4),
+        "silhouette_iou_default_posed_median": round(med(col("sil_iou_default_posed")), 4),
+        "outline_error_posed_median": round(med(col("outline_err_posed")), 4),
+        "outline_error_default_posed_median": round(med(col("outline_err_default_posed")), 4),
         "skin_de2000_median": round(med(skin), 2),
         "hair_de2000_median": round(med(hair), 2),
         "seconds_per_photo": round(med([r.seconds for r in rows]), 3),
@@ -155,6 +165,8 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "nme_front_reduction_vs_default": bootstrap_interval(reduction, front, front0),
         "match_top1": wilson_interval(round(top1 * n_match), n_match) if n_match else (float("nan"),) * 2,
         "skin_de2000_median": bootstrap_interval(np.median, skin),
+        "silhouette_iou_posed_median": bootstrap_interval(np.median, finite(col("sil_iou_posed"))),
+        "outline_error_posed_median": bootstrap_interval(np.median, finite(col("outline_err_posed"))),
     })
     summary["ci95"] = {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in ci.items()}
     summary["majority_baseline"] = majority_baseline(rows)
@@ -203,14 +215,15 @@ def _posed_renders(rows, out: Path, writer: BundleWriter, backend) -> dict[str, 
 
 def _print_table(rows: list[EvalRow], summary: dict) -> None:
     print(f"{'photo':16s} {'hair':18s} {'beard':11s} {'glasses':12s} {'NMEp':>6s} {'NMEp0':>6s} "
-          f"{'NMEf':>6s} {'NMEf0':>6s} {'skinΔE':>7s} {'hairΔE':>7s} {'yaw':>5s} {'pitch':>6s}")
+          f"{'NMEf':>6s} {'NMEf0':>6s} {'IoUp':>5s} {'IoUp0':>5s} {'skinΔE':>7s} {'hairΔE':>7s} {'yaw':>5s} {'pitch':>6s}")
     for r in rows:
         if not r.ok:
             print(f"{r.file:16s} FAILED: {r.error}")
             continue
         a = r.predicted["assets"]
         print(f"{r.file:16s} {a['hair']:18s} {a['beard']:11s} {a['glasses']:12s} {r.nme_posed:6.3f} "
-              f"{r.nme_default_posed:6.3f} {r.nme:6.3f} {r.nme_default:6.3f} {r.skin_de:7.1f} {r.hair_de:7.1f} {r.pose.get('yaw', 0):5.1f} "
+              f"{r.nme_default_posed:6.3f} {r.nme:6.3f} {r.nme_default:6.3f} {r.sil_iou_posed:5.2f} "
+              f"{r.sil_iou_default_posed:5.2f} {r.skin_de:7.1f} {r.hair_de:7.1f} {r.pose.get('yaw', 0):5.1f} "
               f"{r.pose.get('pitch', 0):6.1f}")
     _print_why(rows)
     ci = summary.get("ci95", {})

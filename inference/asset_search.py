@@ -164,7 +164,7 @@ def _continuous(f: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def _asset_triangles(name: str, material: int | None = None) -> np.ndarray:
+def asset_triangles(name: str, material: int | None = None) -> np.ndarray:
     """(m, 3) fan triangulation of a library asset's polygons (of one material slot, or
     all); the library does not change while the process runs."""
     a = load_library()[name]
@@ -220,7 +220,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     head_layer = (verts, ras.facing(verts, head_tris, normals), SKIN)
 
     def asset_layer(name, label, material=None):
-        return lib[name].att.evaluate(verts, normals), _asset_triangles(name, material), label
+        return lib[name].att.evaluate(verts, normals), asset_triangles(name, material), label
 
     scores: dict[str, dict[str, float]] = {"hair": {}, "beard": {}, "glasses": {}}
     face = polygon_mask(shape_hw, lm[FACE_OVAL], hull=False)

@@ -37,6 +37,7 @@ class View:
     skin_lab: np.ndarray
     hair_lab: np.ndarray
     silhouette: np.ndarray          # (G, G) samples of the person mask above the mouth
+    outline_height: float | None = None   # head-and-hair outline above the eyes, eye distances
 
 
 @dataclass
@@ -54,6 +55,11 @@ class EvalRow:
     skin_de: float = float("nan")
     hair_de: float = float("nan")
     pose: dict = field(default_factory=dict)
+    sil_iou: float = float("nan")           # head-and-hair outline above the mouth, front render vs photo
+    sil_iou_posed: float = float("nan")     # the same, rendered at the photo's pose
+    sil_iou_default_posed: float = float("nan")
+    outline_err_posed: float = float("nan")   # |outline height above the eyes|, posed render vs photo
+    outline_err_default_posed: float = float("nan")
     why: dict = field(default_factory=dict)     # top-3 scores per asset slot, the hair region's figures
 
 
@@ -198,8 +204,25 @@ def view_of(rgb: np.ndarray, perceiver) -> View | None:
     except Exception:   # noqa: BLE001 - a render or photo without a detectable face
         return None
     col = measure_colors(rgb, obs.landmarks, obs.person_mask)
+    from inference.head_outline import photo_outline_height
     return View(obs.landmarks, col.lab["skin"], col.lab["hair"],
-                silhouette_samples(obs.person_mask, obs.landmarks))
+                silhouette_samples(obs.person_mask, obs.landmarks),
+                photo_outline_height(obs.person_mask, obs.landmarks))
+
+
+def outline_error(a: View | None, b: View | None) -> float:
+    """How much taller or shorter one head-and-hair outline stands above the eyes than the
+    other's, in eye distances (NaN when either is cut off by its frame)."""
+    if a is None or b is None or a.outline_height is None or b.outline_height is None:
+        return float("nan")
+    return abs(a.outline_height - b.outline_height)
+
+
+def silhouette_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Soft intersection over union of two :func:`silhouette_samples` grids: how closely the
+    head-and-hair outlines above the mouth agree once the eyes are aligned (1 = the same)."""
+    union = float(np.maximum(a, b).sum())
+    return float(np.minimum(a, b).sum()) / union if union > 0 else float("nan")
 
 
 def match_top1(avatars: list[View], photos: list[View]) -> tuple[float, list[dict]]:

@@ -58,6 +58,10 @@ EXPR_USED = ("eyeBlink", "eyeSquint", "eyeWide", "jawOpen", "jawForward", "mouth
              "mouthPucker", "mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch", "mouthRollLower",
              "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPress", "mouthLowerDown",
              "mouthUpperUp", "cheekPuff", "cheekSquint")
+# each skull point seen in the photo's outline weighs as much as this many landmarks: the
+# top alone sets the cranium's height (which moves no landmark), and the three lean on the
+# head-shape sliders that also raise or point the cranium
+OUTLINE_WEIGHT = 25.0
 UNOBSERVED_GROUPS = ("ears", "neck")   # no landmark lies on them: their sliders stay at the prior
 
 
@@ -89,6 +93,7 @@ class LandmarkModel:
     names: tuple[str, ...]             # variable names: "<param>+", "<param>-", "<param>", "expr:<name>"
     n_shape: int
     weights: np.ndarray                # (478,) landmark weights
+    targets: tuple = ()                # per variable: the rig targets it sums
 
 
 @dataclass(frozen=True)
@@ -122,21 +127,22 @@ def landmark_model() -> LandmarkModel:
             d[idx] += dd
         return corr.points(d)
 
-    names, basis = [], []
+    names, targets = [], []
     for p in shape_catalogue():
         if p.group in UNOBSERVED_GROUPS:
             continue
         if p.min < 0:
             names += [f"{p.name}+", f"{p.name}-"]
-            basis += [lm(p.incr), lm(p.decr)]
+            targets += [tuple(p.incr), tuple(p.decr)]
         else:
             names.append(p.name)
-            basis.append(lm(p.incr))
+            targets.append(tuple(p.incr))
     n_shape = len(names)
     for stem in EXPR_USED:
         members = [n for n in ARKIT_NAMES if n == stem or n in (f"{stem}Left", f"{stem}Right")]
         names.append("expr:" + stem)
-        basis.append(lm([f"arkit/{n}" for n in members]))
+        targets.append(tuple(f"arkit/{n}" for n in members))
+    basis = [lm(t) for t in targets]
     from inference.landmarks import landmark_sets
     sets = landmark_sets()
     w = np.ones(len(x0))
@@ -144,7 +150,22 @@ def landmark_model() -> LandmarkModel:
     w[corr.contour] = CONTOUR_WEIGHT
     w[468:] = 0.0      # iris
     w[~corr.valid] = 0.0
-    return LandmarkModel(x0, np.array(basis), tuple(names), n_shape, w)
+    return LandmarkModel(x0, np.array(basis), tuple(names), n_shape, w, tuple(targets))
+
+
+@functools.lru_cache(maxsize=64)
+def vertex_basis(vertex: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rest position (3,), per-variable displacement (V, 3)) of one rig vertex, in the
+    landmark model's variable order: a point the fit can observe besides the landmarks."""
+    rig = load_rig()
+    out = np.zeros((len(landmark_model().targets), 3))
+    for i, targets in enumerate(landmark_model().targets):
+        for t in targets:
+            idx, dd = rig.target(t)
+            hit = np.flatnonzero(idx == vertex)
+            if len(hit):
+                out[i] += dd[hit[0]]
+    return rig.verts[vertex].copy(), out
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,16 +225,28 @@ def pose_2d(x: np.ndarray, pts: np.ndarray, w: np.ndarray, refine: int = 8):
 
 
 def fit_landmarks(points: np.ndarray, iterations: int = 5, shape_prior: float = SHAPE_PRIOR,
-                  expr_prior: float = EXPR_PRIOR, assets: dict | None = None) -> FitResult:
+                  expr_prior: float = EXPR_PRIOR, assets: dict | None = None,
+                  outline: list[tuple[int, int, float]] | None = None) -> FitResult:
     """The avatar whose render MediaPipe reads like the photo: pose, expression and
     shape fitted to (478, 2 or 3) MediaPipe points (pixels) through the learned reading
     of renders, in the image plane (MediaPipe's depth column is not used).
 
     ``assets`` (hair, eyebrows, beard, glasses) selects how MediaPipe will read the
-    avatar's render; a kind left out counts as the average."""
+    avatar's render; a kind left out counts as the average. ``outline``: skull points seen
+    in the photo's outline, which no landmark observes (:mod:`inference.head_outline`), as
+    (rig vertex, image axis, pixels from the rig's outer eye corners' midpoint); each weighs
+    as much as :data:`OUTLINE_WEIGHT` landmarks. They are taken relative to the rig's own
+    eye corners because the fitted pose places the reading of a render, not the rig."""
     reading = landmark_reading()
+    extra = []
+    if outline:
+        model = landmark_model()
+        eyes0, eyes_b = model.x0[[33, 263]].mean(0), model.basis[:, [33, 263]].mean(1)
+        for vertex, axis, target in outline:
+            x0_v, basis_v = vertex_basis(int(vertex))
+            extra.append((x0_v - eyes0, basis_v - eyes_b, float(target), int(axis)))
     return _fit(np.asarray(points, dtype=np.float64), reading.reading_x0(assets), reading.read_basis,
-                iterations, shape_prior, expr_prior, depth_weight=None)
+                iterations, shape_prior, expr_prior, depth_weight=None, extra=extra)
 
 
 def register_landmarks(points: np.ndarray, iterations: int = 5) -> FitResult:
@@ -226,9 +259,11 @@ def register_landmarks(points: np.ndarray, iterations: int = 5) -> FitResult:
                 REGISTRATION_EXPR_PRIOR, depth_weight=DEPTH_WEIGHT)
 
 
-def _fit(points, x0, basis, iterations, shape_prior, expr_prior, depth_weight) -> FitResult:
+def _fit(points, x0, basis, iterations, shape_prior, expr_prior, depth_weight, extra=()) -> FitResult:
     """Alternate pose and bounded least squares for the coefficients. ``depth_weight``
-    None: 2D pose and image-plane residual; else 3D similarity and a down-weighted depth."""
+    None: 2D pose and image-plane residual; else 3D similarity and a down-weighted depth.
+    ``extra``: rig vectors (rest (3,), basis (V, 3), image pixels, axis) observed along one
+    image axis each (2D fits, weight :data:`OUTLINE_WEIGHT`); they do not take part in the pose."""
     model = landmark_model()
     w = model.weights
     keep = w > 0
@@ -251,6 +286,10 @@ def _fit(points, x0, basis, iterations, shape_prior, expr_prior, depth_weight) -
         if dims == 2:      # image-plane residual of s R X + t, linear in c, in metres
             a = ((basis_cam[:, keep] @ r.T)[..., :2] * sw).reshape(nv, -1).T    # (2n, V)
             b = ((pts[keep] - (s * x0_cam[keep] @ r.T + t)[:, :2]) / s * sw).ravel()
+            ew = np.sqrt(OUTLINE_WEIGHT)
+            for p0, pb, target, axis in extra:
+                a = np.vstack([a, ((pb @ M_RIG_TO_CAM.T) @ r.T)[:, axis][None] * ew])
+                b = np.r_[b, (target - s * ((p0 @ M_RIG_TO_CAM.T) @ r.T)[axis]) / s * ew]
         else:              # the photo's points brought into the rig's camera axes
             target = ((pts - t) @ r) / s
             a = (basis_cam[:, keep] * sw).reshape(nv, -1).T                    # (3n, V)

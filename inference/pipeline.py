@@ -39,6 +39,8 @@ class Analysis:
     geometric_shape: dict | None = None
     # that fit itself (pose, scale, expression): the camera the photo's texture is projected from
     registration: object | None = None
+    # the likeness fit (the avatar's sliders, and the camera its render is read with)
+    likeness: object | None = None
 
 
 class Backend:
@@ -88,6 +90,7 @@ class Backend:
         from inference.colors import measure_colors, srgb_to_lab
         from inference.fit import fit_landmarks, register_landmarks
         from inference.hair_segment import segment_hair
+        from inference.head_outline import outline_observations
         from inference.photo_io import Photo, load_photo
 
         if style_image is not None or exemplar is not None:
@@ -127,7 +130,13 @@ class Backend:
             brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
         with step("likeness", 0.91):
             # the avatar whose render MediaPipe reads like the photo, wearing these assets
-            fit = fit_landmarks(obs.landmarks, assets={**choice.assets, "eyebrows": brows})
+            worn = {**choice.assets, "eyebrows": brows}
+            fit = fit_landmarks(obs.landmarks, assets=worn)
+            # then again with the top of the skull, which no landmark sees, where the head's
+            # outline puts it with the chosen hair (a second fit: the first gives its camera)
+            seen, outline = outline_observations(obs.person_mask, obs.landmarks, fit, choice.assets["hair"])
+            if seen:
+                fit = fit_landmarks(obs.landmarks, assets=worn, outline=seen)
             yaw, pitch, roll = fit.yaw_pitch_roll
 
         av = default_avatar()
@@ -167,6 +176,7 @@ class Backend:
             "expression_removed": {k: round(v, 4) for k, v in fit.expression.items() if v > 0.01},
             "asset_scores": {k: {a: round(s, 4) for a, s in v.items()} for k, v in choice.scores.items()},
             "hair_region": hair.summary(),
+            "head_outline": outline,
             "white_balance_ab": list(colors.white_balance_ab),
             "faces_found": obs.n_faces,
             "landmarks_px": np.round(obs.landmarks, 2).tolist(),
@@ -193,7 +203,7 @@ class Backend:
             report["style"] = {"name": style, "max_offset_mm": round(float(np.abs(deformation).max()) * 1000, 2)}
         if progress:
             progress(1.0, "done")
-        return Analysis(av, report, deformation, tex_rgb, hair.mask(), dict(reg.shape), reg)
+        return Analysis(av, report, deformation, tex_rgb, hair.mask(), dict(reg.shape), reg, fit)
 
     def close(self) -> None:
         self.perceiver.close()

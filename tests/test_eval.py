@@ -157,6 +157,19 @@ def test_match_top1_finds_each_photos_avatar():
     assert match_top1(avatars[1:] + avatars[:1], photos)[0] == 0.0     # each avatar beside the wrong photo
 
 
+def test_silhouette_iou_and_outline_error_compare_head_outlines():
+    from inference.evaluate import outline_error, silhouette_iou
+    a = np.zeros((24, 24))
+    a[6:, 6:18] = 1.0
+    b = a.copy()
+    assert silhouette_iou(a, b) == 1.0
+    b[6:9] = 0.0                                   # the same head, its top 3 rows lower
+    assert silhouette_iou(a, b) == pytest.approx(15 / 18)
+    face = _face(0)
+    assert outline_error(View(face, None, None, a, 1.4), View(face, None, None, b, 1.25)) == pytest.approx(0.15)
+    assert np.isnan(outline_error(View(face, None, None, a, None), View(face, None, None, b, 1.25)))
+
+
 def test_eval_command_end_to_end(tmp_path):
     """Four real photos: a table, a JSON line equal to metrics.json's summary with its
     intervals, bundles, posed renders and a contact sheet; an existing output folder is
@@ -188,6 +201,7 @@ def test_eval_command_end_to_end(tmp_path):
         lo, hi = summary["ci95"][key]
         assert lo <= summary[key] <= hi, key
     assert 0.0 < summary["nme_front_median"] < summary["nme_default_front_median"] < 0.2
+    assert 0.5 < summary["silhouette_iou_posed_median"] <= 1.0 and summary["outline_error_posed_median"] < 0.3
     assert {p.name for p in (out / "bundles").iterdir()} == {Path(f).stem for f in chosen}
     assert len(list((out / "posed").glob("*.png"))) == 8
     from PIL import Image
