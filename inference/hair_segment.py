@@ -38,6 +38,7 @@ COHERENT, TURNING = 0.8, 0.4   # mean coherence of combed straight hair / of coi
 FIRM_PERSON = 0.9         # selfie-mask value above which a pixel is taken as the person's
 DEFAULT_SHOULDERS = 0.75  # shoulder joints below the chin, eye distances (median of the samples)
 NEAR_SHOULDERS = 0.2      # hair ending lower than this above the shoulder joints is long
+JAW_RIM = 7               # work pixels (0.23 eye distances) around the jaw below the mouth: beard, not scalp hair
 
 
 @dataclass
@@ -191,7 +192,11 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
             (np.linalg.norm(L[..., 1:] - seed_lab[1:], axis=-1) < 1.6 * tol)
         prob &= (yy < wchin) | near
         prob |= like_seeds & ((yy < wchin) | (busy > 1.5 * cloth_busy))
-        prob = prob.astype(np.float32)
+        # a beard is not scalp hair: the rim around the jaw below the mouth (where a full
+        # beard spreads past the face outline) is left out, so that a sideburn and beard
+        # cannot lead the region into a jacket of their colour
+        jaw = (yy > mouth_y) & cv2.dilate(face.astype(np.uint8), np.ones((JAW_RIM, JAW_RIM), np.uint8)).astype(bool)
+        prob = (prob & ~jaw).astype(np.float32)
         # keep what connects to the crown: a dark lapel is not hair even if its colour is
         n, comp = cv2.connectedComponents(prob.astype(np.uint8), connectivity=8)
         keep = np.unique(comp[top_bands & (prob > 0)])

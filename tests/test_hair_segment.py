@@ -278,3 +278,14 @@ def test_the_region_does_not_depend_on_what_was_cut_before(observed):
     cv2.randu(np.zeros((64, 64), np.float32), 0.0, 1.0)
     again = segment_hair(lab, obs.landmarks, obs.person_mask, skin, obs.shoulders)
     assert np.array_equal(first.prob, again.prob) and first.summary() == again.summary()
+
+
+def test_a_beard_does_not_lead_the_region_into_the_jacket(observed, perceiver):
+    """person_08 (short hair, full black beard, navy jacket) under a cool white balance: the
+    cut ran from a sideburn down the beard into the jacket and read long (a ponytail). The
+    rim around the jaw below the mouth is beard, not scalp hair."""
+    from training.robustness import variants
+    _, out = observed
+    obs = out["person_08.jpg"][0]
+    _, seg = _segment(perceiver, variants(obs.rgb, obs.person_mask)["cool"])
+    assert seg.length == "short", seg.summary()
