@@ -40,7 +40,50 @@ def _character(context, name: str = ""):
     return obj
 
 
-class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
+class _CharacterJob(BackendJobModal):
+    """A backend job on a copy of the picked character: the character is written to a
+    temporary .blend the backend opens, the result comes back to the live object (which
+    must still exist: ``_live``). Modal in the UI, blocking headless."""
+    _tmp = None
+
+    def _submit(self, context, op: str, fields=None):
+        """Send request ``op`` for the character, with ``fields(obj)`` (a dict) when given."""
+        try:
+            obj = _character(context, self.object)
+            self.object = obj.name
+            from .backend_client import shared_client
+            self._client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
+            self._tmp = tempfile.TemporaryDirectory(prefix="photo2avatar_character_")
+            blend = Path(self._tmp.name) / "character.blend"
+            export_character(obj, blend)
+            self._job = self._client.submit(op, blend=str(blend), object=obj.name, out_dir=self._tmp.name,
+                                            **(fields(obj) if fields else {}))
+            if bpy.app.background or context.window is None:      # headless: block until done
+                return self._apply_result(context, self._job.wait(self.timeout))
+        except (UserError, ValueError, OSError) as e:
+            self._cleanup()
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        return self.begin_modal(context)
+
+    def _live(self, nothing_done: str):
+        """The character, still in the scene after the backend's work."""
+        obj = bpy.data.objects.get(self.object)
+        if obj is None:
+            raise UserError(f"{self.object!r} was deleted or renamed while the backend worked; {nothing_done}")
+        return obj
+
+    def _cleanup(self):
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def _ended(self):
+        if self._job is not None and self._job.state != "done":
+            self._cleanup()
+
+
+class P2A_OT_apply_character(_CharacterJob, bpy.types.Operator):
     """Shape the picked character's face like the photo (any topology: its UVs, vertex groups,
     armature and shape keys are kept), paint the face into its texture, optionally add ARKit keys"""
     bl_idname = "photo2avatar.apply_character"
@@ -57,8 +100,6 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
     timeout: FloatProperty(default=600.0, min=1.0, options={"HIDDEN"})
     JOB_LABEL, UNCHANGED = "apply", "the character is unchanged"
 
-    _tmp = None
-
     def invoke(self, context, event):
         if not self.filepath:
             context.window_manager.fileselect_add(self)
@@ -66,36 +107,17 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
         return self.execute(context)
 
     def execute(self, context):
-        try:
-            obj = _character(context, self.object)
-            self.object = obj.name
-            photo = Path(bpy.path.abspath(self.filepath))
-            if not photo.is_file():
-                raise UserError(f"{photo}: no such photo")
-            from .backend_client import shared_client
-            self._client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
-            self._tmp = tempfile.TemporaryDirectory(prefix="photo2avatar_character_")
-            blend = Path(self._tmp.name) / "character.blend"
-            export_character(obj, blend)
-            pins = {str(k): [float(c) for c in v] for k, v in pins_of(obj).items()}
-            self._job = self._client.submit("apply_character", blend=str(blend), object=obj.name,
-                                            photo=str(photo.resolve()), style=self.style or "identity",
-                                            texture=self.texture, arkit=self.arkit, pins=pins,
-                                            out_dir=self._tmp.name)
-            if bpy.app.background or context.window is None:      # headless: block until done
-                return self._write(context, self._job.wait(self.timeout))
-        except (UserError, ValueError, OSError) as e:
-            self._cleanup()
-            self.report({"ERROR"}, str(e))
+        photo = Path(bpy.path.abspath(self.filepath))
+        if not photo.is_file():
+            self.report({"ERROR"}, f"{photo}: no such photo")
             return {"CANCELLED"}
-        return self.begin_modal(context)
+        return self._submit(context, "apply_character", lambda obj: {
+            "photo": str(photo.resolve()), "style": self.style or "identity", "texture": self.texture,
+            "arkit": self.arkit, "pins": {str(k): [float(c) for c in v] for k, v in pins_of(obj).items()}})
 
-    def _write(self, context, result):
+    def _apply_result(self, context, result):
         try:
-            obj = bpy.data.objects.get(self.object)
-            if obj is None:
-                raise UserError(f"{self.object!r} was deleted or renamed while the backend worked; nothing applied")
-            report = write_edit(obj, result["edit"])
+            report = write_edit(self._live("nothing applied"), result["edit"])
         finally:
             self._cleanup()
         what = ["face shaped"]
@@ -106,19 +128,8 @@ class P2A_OT_apply_character(BackendJobModal, bpy.types.Operator):
         self.report({"INFO"}, f"{self.object}: {', '.join(what)} ({report.get('landmarks', 0)} landmarks)")
         return {"FINISHED"}
 
-    def _cleanup(self):
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
-    _apply_result = _write
-
-    def _ended(self):
-        if self._job is not None and self._job.state != "done":
-            self._cleanup()
-
-
-class P2A_OT_place_pins(BackendJobModal, bpy.types.Operator):
+class P2A_OT_place_pins(_CharacterJob, bpy.types.Operator):
     """Find the face on the picked character and mark its landmarks with pins (empties) that you
     can move to correct where eyes, nose, mouth and chin are; Apply photo follows the pins"""
     bl_idname = "photo2avatar.place_pins"
@@ -128,48 +139,18 @@ class P2A_OT_place_pins(BackendJobModal, bpy.types.Operator):
     timeout: FloatProperty(default=300.0, min=1.0, options={"HIDDEN"})
     JOB_LABEL, UNCHANGED = "face pins", "no pins placed"
 
-    _tmp = None
-
     def execute(self, context):
-        try:
-            obj = _character(context, self.object)
-            self.object = obj.name
-            from .backend_client import shared_client
-            self._client = shared_client(preferences.backend_python(context), log_path=preferences.backend_log())
-            self._tmp = tempfile.TemporaryDirectory(prefix="photo2avatar_pins_")
-            blend = Path(self._tmp.name) / "character.blend"
-            export_character(obj, blend)
-            self._job = self._client.submit("find_face", blend=str(blend), object=obj.name)
-            if bpy.app.background or context.window is None:      # headless: block until done
-                return self._place(context, self._job.wait(self.timeout))
-        except (UserError, ValueError, OSError) as e:
-            self._cleanup()
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        return self.begin_modal(context)
+        return self._submit(context, "find_face")
 
-    def _place(self, context, result):
+    def _apply_result(self, context, result):
         try:
-            obj = bpy.data.objects.get(self.object)
-            if obj is None:
-                raise UserError(f"{self.object!r} was deleted or renamed while the backend worked; no pins placed")
+            obj = self._live("no pins placed")
             made = place_pins(obj, {int(k): v for k, v in result["pins"].items()})
         finally:
             self._cleanup()
         self.report({"INFO"}, f"{obj.name}: {len(made)} pins placed; move any that sit off their feature, "
                               "then Apply photo")
         return {"FINISHED"}
-
-    _apply_result = _place
-
-    def _cleanup(self):
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def _ended(self):
-        if self._job is not None and self._job.state != "done":
-            self._cleanup()
 
 
 class P2A_OT_clear_pins(bpy.types.Operator):

@@ -16,19 +16,16 @@ from blender_addon.environment import contain_caches  # noqa: E402
 
 contain_caches()
 
-import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from sheet import grid, tile  # noqa: E402
+from sheet import grid, posed_studio, tile  # noqa: E402
 
 from blender_addon.avatar_build import update_avatar  # noqa: E402
-from blender_addon.bundle import BundleWriter  # noqa: E402
 from blender_addon.render import render_avatar  # noqa: E402
 from inference.avatar import default_avatar  # noqa: E402
-from inference.evaluate import NME_SUBSET, front_pose_offset, landmark_nme, posed_angles, similarity_2d  # noqa: E402
+from inference.evaluate import NME_SUBSET, landmark_nme, posed_angles, similarity_2d  # noqa: E402
 from inference.photo_io import load_photo  # noqa: E402
-from inference.pipeline import Analysis, Backend  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "landmark_sheet.png"
 PHOTOS = ("person_03", "person_09", "person_11", "person_12")
@@ -58,16 +55,9 @@ def _overlay(rgb: np.ndarray, photo_lm: np.ndarray, render_lm: np.ndarray | None
 
 
 def main() -> None:
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    backend = Backend()
-    writer = BundleWriter(size=512)
-    tmp = ROOT / ".cache" / "landmark_sheet"
-    tmp.mkdir(parents=True, exist_ok=True)
+    backend, writer, tmp, offset = posed_studio("landmark_sheet")
     default = default_avatar()
-    writer._avatar_objects(Analysis(default))
-    (front,) = render_avatar(writer.objs, tmp / "default_front.png", size=512)
     read = lambda p: backend.perceiver.observe(np.asarray(Image.open(p).convert("RGB"))).landmarks  # noqa: E731
-    offset = front_pose_offset(read(front))
     rows = []
     for name in PHOTOS:
         photo = load_photo(ROOT / "samples" / "photos" / f"{name}.jpg")

@@ -16,21 +16,17 @@ from blender_addon.environment import contain_caches  # noqa: E402
 
 contain_caches()
 
-import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from sheet import grid, tile  # noqa: E402
+from sheet import grid, posed_studio, tile  # noqa: E402
 
 from blender_addon.avatar_build import update_avatar  # noqa: E402
-from blender_addon.bundle import BundleWriter  # noqa: E402
 from blender_addon.render import render_avatar  # noqa: E402
-from inference.avatar import default_avatar  # noqa: E402
-from inference.evaluate import front_pose_offset, posed_angles  # noqa: E402
+from inference.evaluate import posed_angles  # noqa: E402
 from inference.fit import fit_landmarks  # noqa: E402
 from inference.head_outline import photo_outline_height  # noqa: E402
 from inference.photo_io import load_photo  # noqa: E402
-from inference.pipeline import Analysis, Backend  # noqa: E402
 
 OUT = ROOT / "docs" / "images" / "head_outline.png"
 PHOTOS = ("person_03", "person_06", "person_10", "person_12")
@@ -55,14 +51,7 @@ def _marked(rgb: np.ndarray, lm: np.ndarray, height: float | None, label_h: floa
 
 
 def main() -> None:
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    backend = Backend()
-    writer = BundleWriter(size=512)
-    tmp = ROOT / ".cache" / "outline_figure"
-    tmp.mkdir(parents=True, exist_ok=True)
-    writer._avatar_objects(Analysis(default_avatar()))
-    (front,) = render_avatar(writer.objs, tmp / "default_front.png", size=512)
-    offset = front_pose_offset(backend.perceiver.observe(np.asarray(Image.open(front).convert("RGB"))).landmarks)
+    backend, writer, tmp, offset = posed_studio("outline_figure")
     rows = []
     for name in PHOTOS:
         photo = load_photo(ROOT / "samples" / "photos" / f"{name}.jpg")
