@@ -68,7 +68,8 @@ def main(argv=None) -> int:
                     "hair_color": hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"])))),
                     "beard": "1" if av.assets["beard"] not in ("none", "stubble") else "0",
                     "glasses": "1" if av.assets["glasses"] != "none" else "0"}
-            row = {"file": fname, "variant": vname, "hair": av.assets["hair"], **pred,
+            row = {"file": fname, "variant": vname, "hair": av.assets["hair"], "hair_hex": av.colors["hair"],
+                   "beard_id": av.assets["beard"], **pred,
                    "region": an.report.get("hair_region", {}).get("length")}
             for k, v in pred.items():
                 if lab.get(k):
