@@ -210,10 +210,11 @@ def pin_targets(found: np.ndarray, valid: np.ndarray, pins: dict[int, np.ndarray
     found = np.asarray(found, np.float64)
     valid = np.asarray(valid, bool).copy()
     targets = found.copy()
-    ids = np.array(sorted(int(i) for i in pins), np.int64)
+    pins = {int(k): v for k, v in pins.items()}
+    ids = np.array(sorted(pins), np.int64)
     if len(ids) == 0:
         return targets, valid
-    at = np.array([pins[i] if i in pins else pins[str(i)] for i in ids], np.float64)
+    at = np.array([pins[i] for i in ids], np.float64)
     known = valid[ids]
     if valid.sum() >= 3 and known.any():
         centre = found[valid].mean(0)

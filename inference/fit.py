@@ -58,9 +58,9 @@ EXPR_USED = ("eyeBlink", "eyeSquint", "eyeWide", "jawOpen", "jawForward", "mouth
              "mouthPucker", "mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch", "mouthRollLower",
              "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPress", "mouthLowerDown",
              "mouthUpperUp", "cheekPuff", "cheekSquint")
-# each skull point seen in the photo's outline weighs as much as this many landmarks: the
-# top alone sets the cranium's height (which moves no landmark), and the three lean on the
-# head-shape sliders that also raise or point the cranium
+# a skull point seen in the photo's outline (the top of the head, inference.head_outline)
+# weighs as much as this many landmarks: it alone sets the cranium's height (which moves no
+# landmark) and leans on the head-shape sliders that also raise or point the cranium
 OUTLINE_WEIGHT = 25.0
 UNOBSERVED_GROUPS = ("ears", "neck")   # no landmark lies on them: their sliders stay at the prior
 
