@@ -13,13 +13,17 @@ PHOTOS = Path(__file__).resolve().parents[1] / "samples" / "photos"
 
 
 @pytest.fixture(scope="module")
-def analyses():
+def backend():
     from inference.pipeline import Backend
-    backend = Backend()
+    b = Backend()
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def analyses(backend):
     labels = read_labels(PHOTOS / "labels.csv")
-    out = {f: backend.analyze(PHOTOS / f, texture="none") for f in sorted(labels)}
-    backend.close()
-    return labels, out
+    return labels, {f: backend.analyze(PHOTOS / f, texture="none") for f in sorted(labels)}
 
 
 def test_assets_agree_with_the_labels(analyses):
@@ -58,3 +62,29 @@ def test_every_candidate_is_scored(analyses):
             # the pick has the best score (reported to 4 decimals: near-twins such as crop
             # and crew cut may tie there)
             assert s[kind][a.avatar.assets[kind]] == max(s[kind].values())
+
+
+def test_glasses_read_on_every_sample_photo(analyses):
+    """Both wearers get glasses and nobody else does (a deeply lined face is the closest
+    bare one: its wrinkles lie where a rim would)."""
+    labels, out = analyses
+    for f, a in out.items():
+        assert (a.avatar.assets["glasses"] != "none") == (labels[f]["glasses"] == "1"), f
+
+
+@pytest.mark.parametrize("frame,colour,thin", [("rectangular", "silver", False), ("round", "gold", True),
+                                              ("rimless", "silver", True)])
+def test_light_and_thin_frames_are_found(backend, analyses, frame, colour, thin):
+    """A library frame drawn on a photo without glasses (projected through the photo's own
+    fit, moved by up to 2 mm so it is not the exact shape searched): silver and gold rims on
+    skin and a wire-thin frame are found. The grey-level detector missed all three."""
+    from inference.photo_io import Photo, load_photo
+    from training.glasses_variants import frame_mask, with_glasses
+    _, out = analyses
+    photo = load_photo(PHOTOS / "person_02.jpg")
+    cover = frame_mask(out["person_02.jpg"].registration, photo.rgb.shape[:2], frame,
+                       np.random.default_rng(3), thin)
+    assert cover.max() > 0.5
+    a = backend.analyze(Photo(with_glasses(photo.rgb, cover, colour), photo.path, photo.sha256,
+                              photo.original_size), texture="none")
+    assert a.avatar.assets["glasses"] != "none"
