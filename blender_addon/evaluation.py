@@ -100,6 +100,7 @@ def run_eval(photos_dir: Path, labels_path: Path | None, out: Path, size: int = 
         pa, pd = (view_of(np.asarray(Image.open(p).convert("RGB")), perceiver) for p in posed[r.file])
         r.nme_posed = landmark_nme(pa.landmarks, pv.landmarks) if pa else float("nan")
         r.nme_default_posed = landmark_nme(pd.landmarks, pv.landmarks) if pd else float("nan")
+        r.nme_pose_part = landmark_nme(av.landmarks, pa.landmarks) if pa else float("nan")
         r.sil_iou = silhouette_iou(av.silhouette, pv.silhouette)
         r.sil_iou_posed = silhouette_iou(pa.silhouette, pv.silhouette) if pa else float("nan")
         r.sil_iou_default_posed = silhouette_iou(pd.silhouette, pv.silhouette) if pd else float("nan")
@@ -146,6 +147,7 @@ def _summary(rows: list[EvalRow], used: list[EvalRow], top1: float) -> dict:
         "nme_front_median": round(med(front), 4),
         "nme_default_front_median": round(med(front0), 4),
         "nme_front_reduction_vs_default": round(paired(front, front0), 4),
+        "nme_front_pose_part_median": round(med(col("nme_pose_part")), 4),
         "false_full_beards": false_full_beards(rows),
         "match_top1": round(top1, 4),
         "silhouette_iou_front_median": round(med(col("sil_iou")), 4),

@@ -52,6 +52,9 @@ class EvalRow:
     nme_default: float = float("nan")
     nme_posed: float = float("nan")         # rendered at the photo's head pose vs photo
     nme_default_posed: float = float("nan")
+    # the same avatar's front render against its posed one: how much of the front NME the
+    # photo's head pose alone accounts for (a perfect face shape still scores about this)
+    nme_pose_part: float = float("nan")
     skin_de: float = float("nan")
     hair_de: float = float("nan")
     pose: dict = field(default_factory=dict)

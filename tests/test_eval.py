@@ -201,6 +201,10 @@ def test_eval_command_end_to_end(tmp_path):
         lo, hi = summary["ci95"][key]
         assert lo <= summary[key] <= hi, key
     assert 0.0 < summary["nme_front_median"] < summary["nme_default_front_median"] < 0.2
+    # the pose's part of the front NME follows the photo's turn: person_13 (yaw 15 degrees)
+    # against person_01 (under 2)
+    part = {row["file"]: row["nme_pose_part"] for row in saved["rows"]}
+    assert 0 < part["person_01.jpg"] < 0.5 * part["person_13.jpg"] < 0.1
     assert 0.5 < summary["silhouette_iou_posed_median"] <= 1.0 and summary["outline_error_posed_median"] < 0.3
     assert {p.name for p in (out / "bundles").iterdir()} == {Path(f).stem for f in chosen}
     assert len(list((out / "posed").glob("*.png"))) == 8
