@@ -251,9 +251,20 @@ def match_top1(avatars: list[View], photos: list[View]) -> tuple[float, list[dic
     return hits / n, details
 
 
+FULL_BEARDS = ("short_full", "long_full")
+# what the labels call no beard: "stubble counts as no", and "a moustache alone counts as 0"
+# (samples/photos/SOURCES.md)
+NOT_BEARDS = ("none", "stubble", "mustache")
+
+
+def beard_label(beard_id: str) -> str:
+    """The beard label ("1" or "0") an avatar's beard asset answers."""
+    return "0" if beard_id in NOT_BEARDS else "1"
+
+
 def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int, int]]:
     """(correct, labelled) per attribute; rows without a label or that failed are skipped.
-    Stubble counts as no beard (the labels mark chin and jaw hair)."""
+    Stubble and a moustache alone count as no beard (the labels mark chin and jaw hair)."""
     out = {}
     for attr in ("glasses", "beard", "hair_length", "hair_color"):
         hits = total = 0
@@ -264,7 +275,7 @@ def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int,
             if attr == "glasses":
                 pred = "1" if av["assets"]["glasses"] != "none" else "0"
             elif attr == "beard":
-                pred = "1" if av["assets"]["beard"] not in ("none", "stubble") else "0"
+                pred = beard_label(av["assets"]["beard"])
             elif attr == "hair_length":
                 pred = catalogue["hair"][av["assets"]["hair"]]["length"]
             else:
@@ -275,9 +286,6 @@ def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int,
             total += 1
         out[attr] = (hits, total)
     return out
-
-
-FULL_BEARDS = ("short_full", "long_full")
 
 
 def false_full_beards(rows: list[EvalRow]) -> int:

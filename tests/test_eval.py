@@ -107,9 +107,13 @@ def test_attribute_hits_follow_the_label_vocabulary():
              labels={"beard": "1", "glasses": "1", "hair_length": "medium", "hair_color": "white"}),
         _row("c", labels={"beard": "", "glasses": "", "hair_length": "", "hair_color": ""}),   # unlabelled
         _row("d", beard="goatee", ok=False, labels={"beard": "0"}),                           # failed: skipped
+        _row("e", beard="mustache", labels={"beard": "0"}),
+        _row("f", beard="goatee", labels={"beard": "0"}),
     ]
     hits = attribute_hits(rows, cat)
-    assert hits["beard"] == (2, 2)            # stubble is "no beard"; a full beard is one
+    # stubble and a moustache alone are "no beard" (the labels' own rule); a goatee and a
+    # full beard are beards
+    assert hits["beard"] == (3, 4)
     assert hits["glasses"] == (2, 2)
     assert hits["hair_length"] == (1, 2)      # long_straight is long, labelled medium
     assert hits["hair_color"] == (2, 2)

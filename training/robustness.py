@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from inference.avatar import hex_to_rgb
     from inference.colors import srgb_to_lab
-    from inference.evaluate import hair_color_name, read_labels
+    from inference.evaluate import beard_label, hair_color_name, read_labels
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             av = an.avatar
             pred = {"hair_length": cat["hair"][av.assets["hair"]]["length"],
                     "hair_color": hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"])))),
-                    "beard": "1" if av.assets["beard"] not in ("none", "stubble") else "0",
+                    "beard": beard_label(av.assets["beard"]),
                     "glasses": "1" if av.assets["glasses"] != "none" else "0"}
             row = {"file": fname, "variant": vname, "hair": av.assets["hair"], "hair_hex": av.colors["hair"],
                    "beard_id": av.assets["beard"], **pred,
