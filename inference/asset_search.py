@@ -9,7 +9,8 @@ of the head plus the candidate, so hair behind the head is hidden) and compared 
 * hair: the photo's hair region (:mod:`inference.hair_segment`), compared as shares of
   regions anchored on the face (not on the ears); the region's length class and strand
   texture weigh the styles;
-* beard: lower-face pixels less red than the measured skin, lips and scalp hair excluded;
+* beard: lower-face pixels less red than the measured skin at the same lightness (so neither
+  a shadow nor a colour cast passes for a beard), lips and scalp hair excluded;
 * glasses: colour-edge strength in a band around the eyes (the eyes and brows themselves
   excluded) and across the nose root, where every frame has its bridge.
 
@@ -60,6 +61,9 @@ STYLE_PRIOR = {"ponytail": 0.02, "bun": 0.02, "locs": 0.02, "braids": 0.02, "afr
                "twa": 0.01, "curly_top": 0.01, "short_curly": 0.01, "shoulder_curly": 0.01, "long_curly": 0.01,
                "wavy_medium": 0.01, "long_wavy": 0.01, "thinning_crown": 0.005, "fade": 0.005, "pixie": 0.005,
                "quiff": 0.005, "side_part": 0.005}
+# The same for beards: the beard region ends at the chin (below it a dark collar passes for
+# hair), so a long beard's length is never compared and it loses ties to the short one.
+BEARD_PRIOR = {"long_full": 0.02}
 
 
 @dataclass
@@ -309,9 +313,13 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
     below_nose = yy > lm[2, 1]
     beard_region = face & below_nose & ~lips
-    # facial hair is less red than skin whatever its colour (black, brown, grey); shading
-    # darkens skin but keeps its redness
-    p_beard = _sigmoid((skin_lab[1] - lab[..., 1] - 5.0) / 1.5)
+    # facial hair is less red than skin whatever its colour (black, brown, grey). Each
+    # pixel's a* is taken to the skin's lightness (x (L*skin + 16) / (L* + 16)): shading
+    # scales a* and L* + 16 alike, and a colour cast adds to a* in proportion to L* + 16,
+    # so a shadowed or tinted cheek keeps its distance from the skin and stubble's shade is
+    # not read as a beard; a pixel as light as the skin compares its own a*
+    a_at_skin = lab[..., 1] * (skin_lab[0] + 16.0) / np.maximum(lab[..., 0] + 16.0, 1.0)
+    p_beard = _sigmoid((skin_lab[1] - a_at_skin - 5.0) / 1.5)
     # scalp hair hanging over the cheeks and jaw (curls, a bob) is not a beard
     p_beard = p_beard * (1.0 - hair.prob)
     P = ras.resize(p_beard)
@@ -324,7 +332,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
         else:
             M = np.zeros(ras.shape, np.float32)
         scores["beard"][bid] = (float(1.0 - np.abs(M - P)[R].mean()) if R.any() else 0.0) \
-            + (NONE_PRIOR if bid == "none" else 0.0)
+            + (NONE_PRIOR if bid == "none" else 0.0) - BEARD_PRIOR.get(bid, 0.0)
 
     # ---- glasses ----
     import cv2

@@ -88,3 +88,29 @@ def test_light_and_thin_frames_are_found(backend, analyses, frame, colour, thin)
     a = backend.analyze(Photo(with_glasses(photo.rgb, cover, colour), photo.path, photo.sha256,
                               photo.original_size), texture="none")
     assert a.avatar.assets["glasses"] != "none"
+
+
+def _jaw_in_shade(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Light falling off below the nose (linear light x1 at the nose tip to x0.45 at the chin)."""
+    yy = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]][0].astype(np.float32)
+    k = 1 - 0.55 * np.clip((yy - lm[2, 1]) / (lm[152, 1] - lm[2, 1]), 0, 1)
+    return np.clip(((rgb / 255.0) ** 2.2 * k[..., None]) ** (1 / 2.2) * 255, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("change", ["warm light", "jaw in shade"])
+def test_a_cast_or_a_shadow_is_not_a_beard(backend, change):
+    """person_07 is clean-shaven with a dark shadow of stubble. A warm white balance drew a
+    chin strap on him (beard evidence was a* below the skin's, and a cast raises the skin's
+    a* more than a dark pixel's); the evidence now takes each pixel's a* to the skin's
+    lightness, which neither a cast nor shading changes: 'none' wins by a clear margin."""
+    from inference.evaluate import beard_label
+    from inference.photo_io import Photo, load_photo
+    from training.robustness import variants
+    photo = load_photo(PHOTOS / "person_07.jpg")
+    obs = backend.perceiver.observe(photo.rgb)
+    rgb = (variants(photo.rgb, obs.person_mask)["warm"] if change == "warm light"
+           else _jaw_in_shade(photo.rgb, obs.landmarks))
+    a = backend.analyze(Photo(rgb, photo.path, photo.sha256, photo.original_size), texture="none")
+    assert beard_label(a.avatar.assets["beard"]) == "0"
+    scores = a.report["asset_scores"]["beard"]
+    assert scores["none"] > max(v for k, v in scores.items() if k != "none") + 0.05
