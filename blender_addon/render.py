@@ -176,12 +176,13 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
     _configure(scene, engine, look, size, samples, transparent, background)
     coll, cam = _studio(scene)
     scene.camera = cam
-    # other avatars in the scene stay out of this render
-    hidden = []
-    for c in scene.collection.children:
-        if c not in (objs.collection, coll) and not c.hide_render and c.get("photo2avatar"):
-            c.hide_render = True
-            hidden.append(c)
+    # the studio shows the avatar alone: other avatars, and whatever else the scene holds (the
+    # startup file's cube sits where avatars are built; its light would add to the studio's),
+    # stay out of this render
+    own = {o.name for o in objs.collection.all_objects} | {o.name for o in coll.all_objects}
+    hidden = [o for o in scene.objects if o.name not in own and not o.hide_render]
+    for o in hidden:
+        o.hide_render = True
     saved = {}
     if neutral:
         kb = objs.head.data.shape_keys.key_blocks
@@ -214,8 +215,8 @@ def render_avatar(objs: AvatarObjects, path: str | os.PathLike, size: int = 512,
     finally:
         for n, v in saved.items():
             objs.head.data.shape_keys.key_blocks[n].value = v
-        for c in hidden:
-            c.hide_render = False
+        for o in hidden:
+            o.hide_render = False
     return written
 
 

@@ -226,3 +226,25 @@ def test_blender_mesh_equals_the_rig_model(scene, rig):
     for name, obj in objs.parts.items():
         got = evaluated_vertices(obj)
         np.testing.assert_allclose(got, expected[rig.parts[name].vertex_ids], atol=2e-5, err_msg=name)
+
+
+def test_render_shows_the_avatar_alone(avatar_objs, tmp_path):
+    """Blender's startup file puts a 2 m cube and a light where avatars are built; the
+    Python example in the README (build, then render) rendered the inside of that cube.
+    The studio render hides what is not the avatar, and gives it back afterwards."""
+    (clean,) = render_avatar(avatar_objs, tmp_path / "clean.png", size=96, engine="BLENDER_WORKBENCH")
+    mesh = bpy.data.meshes.new("cube")
+    import bmesh
+    bm = bmesh.new()
+    bmesh.ops.create_cube(bm, size=2.0)
+    bm.to_mesh(mesh)
+    bm.free()
+    cube = bpy.data.objects.new("Cube", mesh)
+    bpy.context.scene.collection.objects.link(cube)
+    lamp = bpy.data.objects.new("Light", bpy.data.lights.new("Light", "POINT"))
+    bpy.context.scene.collection.objects.link(lamp)
+    (busy,) = render_avatar(avatar_objs, tmp_path / "busy.png", size=96, engine="BLENDER_WORKBENCH")
+    a = np.asarray(Image.open(clean).convert("RGB"), float)
+    b = np.asarray(Image.open(busy).convert("RGB"), float)
+    assert np.abs(a - b).mean() < 1.0
+    assert not cube.hide_render and not lamp.hide_render
