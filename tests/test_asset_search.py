@@ -114,3 +114,19 @@ def test_a_cast_or_a_shadow_is_not_a_beard(backend, change):
     assert beard_label(a.avatar.assets["beard"]) == "0"
     scores = a.report["asset_scores"]["beard"]
     assert scores["none"] > max(v for k, v in scores.items() if k != "none") + 0.05
+
+
+@pytest.mark.parametrize("photo,change", [("person_12.jpg", "warm"), ("person_01.jpg", "cool")])
+def test_hair_colour_survives_a_colour_cast(backend, photo, change):
+    """A warm cast read person_12's white hair as blonde and a cool one person_01's blonde
+    as brown; the cast read off the skin's b* is taken out of the hair's."""
+    from inference.avatar import hex_to_rgb
+    from inference.colors import srgb_to_lab
+    from inference.evaluate import hair_color_name
+    from inference.photo_io import Photo, load_photo
+    from training.robustness import variants
+    p = load_photo(PHOTOS / photo)
+    rgb = variants(p.rgb, backend.perceiver.observe(p.rgb).person_mask)[change]
+    a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
+    name = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"]))))
+    assert name == read_labels(PHOTOS / "labels.csv")[photo]["hair_color"]
