@@ -40,7 +40,7 @@ EMPTY = 255
 # must beat GLASSES_THRESHOLD. Set on synthetic frames (training/glasses_variants.py: the six
 # library frames in four colours, as modelled and thinned, drawn on the 11 photos without
 # glasses, and those photos darker, brighter and smaller): the threshold lies 0.04 above the
-# highest bare face (a deeply lined one) and finds 97 % of the drawn frames.
+# highest bare face (a deeply lined one) and finds 97 % of the opaque drawn frames.
 GLASSES_THRESHOLD = 0.42
 BRIDGE_WEIGHT = 0.25
 RIMLESS_MARGIN = 0.03

@@ -4,9 +4,10 @@ Two of the 13 sample photos wear glasses (a thick dark round frame, a thin metal
 to say how the reading does on the frames a new photo brings. Here every photo labelled
 without glasses gets each library frame drawn on it: projected through the photo's own
 registration fit (the head hides what passes behind it), moved and scaled a little so the
-drawn frame is not the exact shape the search tries, anti-aliased, in four frame colours
-(black, tortoise, gold, silver) and two weights (as modelled, and thinned to a wire). The
-photo is analysed again and the row says whether glasses were found. The untouched photos,
+drawn frame is not the exact shape the search tries, anti-aliased, in one of five frame
+colours (black, tortoise, gold, silver, half-transparent amber) and two weights (as
+modelled, and thinned to a wire). The photo is analysed again and the row says whether
+glasses were found. The untouched photos,
 darker and brighter and smaller, give the false-positive side. Development tool (not CI):
 ``python -m training.glasses_variants PHOTOS [-o rows.jsonl]``.
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 FRAME_COLOURS = {"black": (28, 26, 26), "tortoise": (92, 60, 38), "gold": (190, 160, 100),
-                 "silver": (172, 172, 178)}
+                 "silver": (172, 172, 178), "amber": (200, 120, 50)}
+FRAME_OPACITY = {"amber": 0.5}       # a translucent plastic frame; the others 0.95
 
 
 def frame_mask(fit, shape_hw: tuple[int, int], glasses: str, rng: np.random.Generator,
@@ -56,7 +58,7 @@ def frame_mask(fit, shape_hw: tuple[int, int], glasses: str, rng: np.random.Gene
 
 def with_glasses(rgb: np.ndarray, cover: np.ndarray, colour: str) -> np.ndarray:
     """The photo with the frame composited over it (uint8 RGB)."""
-    a = np.clip(cover * 0.95, 0, 1)[..., None]
+    a = np.clip(cover * FRAME_OPACITY.get(colour, 0.95), 0, 1)[..., None]
     return np.clip(rgb * (1 - a) + np.array(FRAME_COLOURS[colour], np.float32) * a, 0, 255).astype(np.uint8)
 
 
