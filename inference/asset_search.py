@@ -9,8 +9,9 @@ of the head plus the candidate, so hair behind the head is hidden) and compared 
 * hair: the photo's hair region (:mod:`inference.hair_segment`), compared as shares of
   regions anchored on the face (not on the ears); the region's length class and strand
   texture weigh the styles;
-* beard: lower-face pixels less red than the measured skin at the same lightness (so neither
-  a shadow nor a colour cast passes for a beard), lips and scalp hair excluded;
+* beard: lower-face pixels less chromatic than the measured skin along its hue, at the same
+  lightness (so neither a shadow nor a colour cast passes for a beard), lips and scalp hair
+  excluded;
 * glasses: colour-edge strength in a band around the eyes (the eyes and brows themselves
   excluded) and across the nose root, where every frame has its bridge.
 
@@ -319,13 +320,17 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
     below_nose = yy > lm[2, 1]
     beard_region = face & below_nose & ~lips
-    # facial hair is less red than skin whatever its colour (black, brown, grey). Each
-    # pixel's a* is taken to the skin's lightness (x (L*skin + 16) / (L* + 16)): shading
-    # scales a* and L* + 16 alike, and a colour cast adds to a* in proportion to L* + 16,
-    # so a shadowed or tinted cheek keeps its distance from the skin and stubble's shade is
-    # not read as a beard; a pixel as light as the skin compares its own a*
-    a_at_skin = lab[..., 1] * (skin_lab[0] + 16.0) / np.maximum(lab[..., 0] + 16.0, 1.0)
-    p_beard = _sigmoid((skin_lab[1] - a_at_skin - 5.0) / 1.5)
+    # facial hair, whatever its colour (black, brown, grey, white), is less chromatic than the
+    # skin along the skin's own hue: the evidence is how far a pixel lies from the skin toward
+    # neutral in a*b* (a white beard over pink skin differs in b* as much as in a*). Each
+    # pixel is first taken to the skin's lightness (a*, b* x (L*skin + 16) / (L* + 16)):
+    # shading scales a*, b* and L* + 16 alike, and a colour cast adds to a*, b* in proportion
+    # to L* + 16, so a shadowed or tinted cheek keeps its place and stubble's shade is not read
+    # as a beard; cheeks redder than the skin point away from neutral and count against
+    to_skin = (skin_lab[0] + 16.0) / np.maximum(lab[..., 0] + 16.0, 1.0)
+    hue = np.asarray(skin_lab[1:], np.float64) / max(float(np.hypot(*skin_lab[1:])), 1e-6)
+    toward_neutral = (skin_lab[1] - lab[..., 1] * to_skin) * hue[0] + (skin_lab[2] - lab[..., 2] * to_skin) * hue[1]
+    p_beard = _sigmoid((toward_neutral - 5.0) / 1.5)
     # scalp hair hanging over the cheeks and jaw (curls, a bob) is not a beard
     p_beard = p_beard * (1.0 - hair.prob)
     P = ras.resize(p_beard)

@@ -130,3 +130,20 @@ def test_hair_colour_survives_a_colour_cast(backend, photo, change):
     a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
     name = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"]))))
     assert name == read_labels(PHOTOS / "labels.csv")[photo]["hair_color"]
+
+
+@pytest.mark.parametrize("change", ["original", "darker", "warm"])
+def test_a_white_beard_is_a_beard(backend, change):
+    """person_09's white beard over pink skin is barely less red than the skin (a* 3.8
+    against 10.8) but much less yellow: read along the skin's hue in a* and b*, it beats
+    stubble and no beard clearly, also in a darker or warmer photo (a* alone: by 0.005 as
+    shot, and stubble won when darker)."""
+    from inference.evaluate import NOT_BEARDS
+    from inference.photo_io import Photo, load_photo
+    from training.robustness import variants
+    p = load_photo(PHOTOS / "person_09.jpg")
+    rgb = variants(p.rgb, backend.perceiver.observe(p.rgb).person_mask)[change]
+    a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
+    s = a.report["asset_scores"]["beard"]
+    assert a.avatar.assets["beard"] not in NOT_BEARDS
+    assert max(v for k, v in s.items() if k not in NOT_BEARDS) > max(s[k] for k in NOT_BEARDS) + 0.05
