@@ -153,36 +153,39 @@ class P2A_OT_place_pins(_CharacterJob, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class P2A_OT_clear_pins(bpy.types.Operator):
+class _OnCharacter:
+    """An immediate operator on the panel's character (or ``object``): resolves it, reports
+    a one-line error when there is none, else runs :meth:`run`."""
+
+    def execute(self, context):
+        try:
+            obj = _character(context, self.object)
+        except UserError as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        return self.run(obj)
+
+
+class P2A_OT_clear_pins(_OnCharacter, bpy.types.Operator):
     """Remove the character's face pins (Apply photo then uses the landmarks it finds)"""
     bl_idname = "photo2avatar.clear_pins"
     bl_label = "Clear pins"
     bl_options = {"REGISTER", "UNDO"}
     object: StringProperty(name="Object", description="Mesh whose pins to remove (default: the panel's pick)")
 
-    def execute(self, context):
-        try:
-            obj = _character(context, self.object)
-        except UserError as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
+    def run(self, obj):
         self.report({"INFO"}, f"{obj.name}: {clear_pins(obj)} pins removed")
         return {"FINISHED"}
 
 
-class P2A_OT_restore_character(bpy.types.Operator):
+class P2A_OT_restore_character(_OnCharacter, bpy.types.Operator):
     """Put the character back as it was before the first Apply photo (mesh, bones, texture)"""
     bl_idname = "photo2avatar.restore_character"
     bl_label = "Restore character"
     bl_options = {"REGISTER", "UNDO"}
     object: StringProperty(name="Object", description="Mesh to restore (default: the panel's pick)")
 
-    def execute(self, context):
-        try:
-            obj = _character(context, self.object)
-        except UserError as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
+    def run(self, obj):
         if not restore(obj):
             self.report({"WARNING"}, f"{obj.name}: no photo was applied to it")
             return {"CANCELLED"}

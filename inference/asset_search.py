@@ -152,6 +152,18 @@ class Rasterizer:
                               flags=cv2.WARP_INVERSE_MAP | cv2.INTER_AREA, borderValue=0)
 
 
+def fitted_head(fit: FitResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rig as the photo shows it (fitted shape and expression): all its vertices, the
+    head's vertex normals, and the triangles of the head and eyes (what hides an asset)."""
+    rig = load_rig()
+    weights = target_weights(fit.shape)
+    for k, v in fit.expression.items():     # the photo still shows its expression
+        weights[f"arkit/{k}"] = weights.get(f"arkit/{k}", 0.0) + v
+    verts = rig.deformed(weights)
+    head_tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
+    return verts, vertex_normals(verts, rig.parts["head"].triangles()), head_tris
+
+
 def _glasses_evidence(lab: np.ndarray, lm: np.ndarray, face: np.ndarray, iod: float,
                       ras: Rasterizer) -> tuple[np.ndarray, float]:
     """Edge evidence for a frame: (colour-edge map at the search's resolution, bridge strength).
@@ -259,7 +271,6 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     here when not given. Hairstyles are compared with it, and those of the length class it
     reads get :data:`LENGTH_BONUS`."""
     from inference.colors import srgb_to_lab
-    rig = load_rig()
     lib = load_library()
     cat = asset_catalogue()
     lab = srgb_to_lab(rgb / 255.0) if lab is None else lab
@@ -270,12 +281,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     roi = (int(cx - 1.7 * iod), int(lm[10, 1] - 1.3 * iod), int(cx + 1.7 * iod), int(chin_y + 1.2 * iod))
     ras = Rasterizer(fit, roi)
 
-    weights = target_weights(fit.shape)
-    for k, v in fit.expression.items():     # the photo still shows its expression
-        weights[f"arkit/{k}"] = weights.get(f"arkit/{k}", 0.0) + v
-    verts = rig.deformed(weights)
-    head_tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
-    normals = vertex_normals(verts, rig.parts["head"].triangles())
+    verts, normals, head_tris = fitted_head(fit)
     head_layer = (verts, ras.facing(verts, head_tris, normals), SKIN)
 
     def asset_layer(name, label, material=None):

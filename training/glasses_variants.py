@@ -30,20 +30,12 @@ def frame_mask(fit, shape_hw: tuple[int, int], glasses: str, rng: np.random.Gene
     """(H, W) float coverage of a library frame drawn on the photo through ``fit``, the head
     in front of what lies behind it; shifted up to 2 mm and scaled up to 4 % at random."""
     import cv2
-    from inference.asset_search import FRAME, SKIN, Rasterizer, asset_triangles
-    from rigs.asset_geometry import vertex_normals
+    from inference.asset_search import FRAME, SKIN, Rasterizer, asset_triangles, fitted_head
     from rigs.asset_library import load_library
-    from rigs.catalogue import target_weights
-    from rigs.rig_asset import load_rig
-    rig, lib = load_rig(), load_library()
+    lib = load_library()
     h, w = shape_hw
     ras = Rasterizer(fit, (0, 0, w, h), width=2 * w)     # twice the photo's size: anti-aliasing
-    weights = target_weights(fit.shape)
-    for k, v in fit.expression.items():
-        weights[f"arkit/{k}"] = weights.get(f"arkit/{k}", 0.0) + v
-    verts = rig.deformed(weights)
-    head_tris = np.concatenate([rig.parts[p].triangles() for p in ("head", "eye_L", "eye_R")])
-    normals = vertex_normals(verts, rig.parts["head"].triangles())
+    verts, normals, head_tris = fitted_head(fit)
     g = lib[f"glasses/{glasses}"].att.evaluate(verts, normals)
     centre = g.mean(0)
     g = centre + (g - centre) * rng.uniform(0.96, 1.04) + np.r_[rng.uniform(-0.002, 0.002, 3)]
