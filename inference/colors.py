@@ -51,6 +51,33 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(a, cv2.COLOR_LAB2RGB).reshape(np.shape(lab)), 0, 1)
 
 
+# The brightest pixels of a portrait (catchlights, skin speculars, a white collar, a lit
+# backdrop) reach the top of the range when the camera exposed it right: the 99.9th percentile
+# of the brightest channel is 240-255 on every sample photo and 182-194 when the same photos are
+# made 1.6x darker in linear light. How far it falls short is taken as underexposure.
+WHITE_POINT_PERCENTILE = 99.9
+MAX_EXPOSURE_GAIN = 2.5     # a portrait with nothing bright in it is not pushed further
+
+
+def exposure_gain(rgb: np.ndarray) -> float:
+    """Linear-light gain that brings the photo's white point (the 99.9th percentile of each
+    pixel's brightest channel) to full scale; 1 for a photo exposed right, never below 1
+    (clipped highlights cannot be told from a bright photo), at most
+    :data:`MAX_EXPOSURE_GAIN`."""
+    top = float(np.percentile(np.asarray(rgb).max(axis=-1), WHITE_POINT_PERCENTILE))
+    if top <= 0:
+        return MAX_EXPOSURE_GAIN
+    return float(np.clip((255.0 / top) ** 2.2, 1.0, MAX_EXPOSURE_GAIN))
+
+
+def expose(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """The uint8 sRGB photo with its linear light multiplied by ``gain`` (clipped)."""
+    if gain == 1.0:
+        return rgb
+    lin = (np.asarray(rgb, np.float32) / 255.0) ** 2.2 * gain
+    return np.clip(lin ** (1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 def polygon_mask(shape_hw, points: np.ndarray, hull: bool = True) -> np.ndarray:
     """Boolean mask of a landmark polygon (convex hull by default)."""
     import cv2

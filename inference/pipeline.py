@@ -87,7 +87,7 @@ class Backend:
         none, photo or fast (see :mod:`inference.texture`).
         """
         from inference.asset_search import choose_eyebrows, search_assets
-        from inference.colors import measure_colors, srgb_to_lab
+        from inference.colors import expose, exposure_gain, measure_colors, srgb_to_lab
         from inference.fit import fit_landmarks, register_landmarks
         from inference.hair_segment import segment_hair
         from inference.head_outline import outline_observations
@@ -120,12 +120,16 @@ class Backend:
             report["warnings"].append(f"head pose yaw {yaw:.0f}, pitch {pitch:.0f} degrees: "
                                       "a frontal photo gives a closer likeness")
         with step("colors", 0.6):
-            lab = srgb_to_lab(photo.rgb / 255.0)
-            colors = measure_colors(photo.rgb, obs.landmarks, obs.person_mask, lab)
+            # colours are read as if the photo were exposed right (an underexposed photo read
+            # blonde hair as brown and white as grey); the landmarks do not need it
+            gain = exposure_gain(photo.rgb)
+            rgb = expose(photo.rgb, gain)
+            lab = srgb_to_lab(rgb / 255.0)
+            colors = measure_colors(rgb, obs.landmarks, obs.person_mask, lab)
         with step("hair", 0.7):
             hair = segment_hair(lab, obs.landmarks, obs.person_mask, colors.lab["skin"], obs.shoulders)
         with step("assets", 0.9):
-            choice = search_assets(photo.rgb, obs.landmarks, obs.person_mask, reg, colors.lab["skin"],
+            choice = search_assets(rgb, obs.landmarks, obs.person_mask, reg, colors.lab["skin"],
                                    lab, hair)
             brows = choose_eyebrows(obs.landmarks, lab, colors.lab["skin"])
         with step("likeness", 0.91):
@@ -178,6 +182,7 @@ class Backend:
             "hair_region": hair.summary(),
             "head_outline": outline,
             "white_balance_ab": list(colors.white_balance_ab),
+            "exposure_gain": round(gain, 3),
             "faces_found": obs.n_faces,
             "landmarks_px": np.round(obs.landmarks, 2).tolist(),
         })
@@ -189,7 +194,7 @@ class Backend:
             project, palette, strength = texture_plan("photo" if texture == "exemplar" else texture,
                                                       load_style(style), pal)
             if project:
-                tex = project_photo(photo.rgb, reg, reg.shape, av.colors["skin"], av.assets)
+                tex = project_photo(rgb, reg, reg.shape, av.colors["skin"], av.assets)
                 tex_rgb = tex.rgb if palette is None else stylize_texture(tex, palette, av.colors["skin"], strength)
                 mode = "photo" if palette is None else "fast"
                 if texture == "exemplar":

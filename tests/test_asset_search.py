@@ -116,10 +116,14 @@ def test_a_cast_or_a_shadow_is_not_a_beard(backend, change):
     assert scores["none"] > max(v for k, v in scores.items() if k != "none") + 0.05
 
 
-@pytest.mark.parametrize("photo,change", [("person_12.jpg", "warm"), ("person_01.jpg", "cool")])
-def test_hair_colour_survives_a_colour_cast(backend, photo, change):
+@pytest.mark.parametrize("photo,change", [("person_12.jpg", "warm"), ("person_01.jpg", "cool"),
+                                          ("person_12.jpg", "darker"), ("person_01.jpg", "darker"),
+                                          ("person_13.jpg", "darker")])
+def test_hair_colour_survives_a_cast_or_underexposure(backend, photo, change):
     """A warm cast read person_12's white hair as blonde and a cool one person_01's blonde
-    as brown; the cast read off the skin's b* is taken out of the hair's."""
+    as brown; the cast read off the skin's b* is taken out of the hair's. Underexposed
+    (x0.55 in linear light) white read grey, blonde brown and brown black; the colours are
+    now read after the photo's white point is brought to full scale."""
     from inference.avatar import hex_to_rgb
     from inference.colors import srgb_to_lab
     from inference.evaluate import hair_color_name
@@ -147,3 +151,22 @@ def test_a_white_beard_is_a_beard(backend, change):
     s = a.report["asset_scores"]["beard"]
     assert a.avatar.assets["beard"] not in NOT_BEARDS
     assert max(v for k, v in s.items() if k not in NOT_BEARDS) > max(s[k] for k in NOT_BEARDS) + 0.05
+
+
+def test_exposure_gain_undoes_underexposure_and_leaves_a_right_exposure_alone(backend):
+    """The white point (99.9th percentile of the brightest channel) of a photo exposed right
+    is at full scale: no gain. The same photo x0.55 in linear light gets back 1/0.55 (to
+    within the 8-bit rounding), and its skin reads as before within 1 unit of L*."""
+    from inference.colors import expose, exposure_gain, measure_colors, srgb_to_lab
+    from inference.photo_io import load_photo
+    from training.robustness import variants
+    p = load_photo(PHOTOS / "person_01.jpg")
+    obs = backend.perceiver.observe(p.rgb)
+    assert exposure_gain(p.rgb) == 1.0 and expose(p.rgb, 1.0) is p.rgb
+    dark = variants(p.rgb, obs.person_mask)["darker"]
+    g = exposure_gain(dark)
+    assert abs(g * 0.55 - 1.0) < 0.03
+    skin = measure_colors(p.rgb, obs.landmarks, obs.person_mask).lab["skin"]
+    back = measure_colors(expose(dark, g), obs.landmarks, obs.person_mask).lab["skin"]
+    as_shot = measure_colors(dark, obs.landmarks, obs.person_mask).lab["skin"]
+    assert abs(back[0] - skin[0]) < 1.0 < abs(as_shot[0] - skin[0]) - 5
