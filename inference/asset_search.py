@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.colors import BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask, robust_lab
+from inference.colors import (BROW_L, BROW_R, CHEEK_L, CHEEK_R, EYE_L, EYE_R, FACE_OVAL, FOREHEAD, LIPS_OUTER,
+                              polygon_mask, robust_lab)
 from inference.fit import M_RIG_TO_CAM, FitResult
 from inference.hair_segment import HairSegmentation, segment_hair
 from rigs.asset_geometry import vertex_normals
@@ -46,6 +47,7 @@ GLASSES_THRESHOLD = 0.42
 BRIDGE_WEIGHT = 0.25
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
+DARK_RATIO = (0.65, 0.40)   # beard evidence from darkness: (L* + 16) as a share of the skin's, 0 .. 1
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
 SPILL_MIN_CHROMA = 12.0  # backdrop chroma (C*ab) from which its spill on the hair is taken out
 # Skin's b* / (L* + 16) under neutral light: 0.16 is the mean over the 13 sample photos (sd
@@ -323,6 +325,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
                                        if cat["hair"][hid]["length"] in ("medium", "long") else 0.0))
 
     # ---- beard ----
+    import cv2
     lips = polygon_mask(shape_hw, lm[LIPS_OUTER], hull=False)
     below_nose = yy > lm[2, 1]
     beard_region = face & below_nose & ~lips
@@ -337,6 +340,21 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     hue = np.asarray(skin_lab[1:], np.float64) / max(float(np.hypot(*skin_lab[1:])), 1e-6)
     toward_neutral = (skin_lab[1] - lab[..., 1] * to_skin) * hue[0] + (skin_lab[2] - lab[..., 2] * to_skin) * hue[1]
     p_beard = _sigmoid((toward_neutral - 5.0) / 1.5)
+    # ... but a brown or black beard has the skin's own hue (only darker): over light skin it
+    # shows as darkness, (L* + 16) a small share of the skin's (DARK_RATIO), read as a local
+    # mean (strands leave skin between them; coverage is what a beard is). Shade and a
+    # five-o'clock shadow darken too, but smoothly: darkness counts in proportion to how much
+    # busier the fine texture is than the skin's on the cheeks and forehead
+    k = max(3, int(0.06 * iod)) | 1
+    L = lab[..., 0].astype(np.float32)
+    ratio = cv2.blur((L + 16.0) / (float(skin_lab[0]) + 16.0), (k, k))
+    fine = L - cv2.GaussianBlur(L, (0, 0), max(0.7, 0.01 * float(iod)))
+    busy = np.sqrt(np.maximum(cv2.blur(fine * fine, (k, k)), 0.0))
+    skin_m = polygon_mask(shape_hw, lm[FOREHEAD]) | polygon_mask(shape_hw, lm[CHEEK_L]) | \
+        polygon_mask(shape_hw, lm[CHEEK_R])
+    textured = np.clip(busy / max(float(np.median(busy[skin_m])), 1e-3) - 1.0, 0.0, 1.0)
+    dark = np.clip((DARK_RATIO[0] - ratio) / (DARK_RATIO[0] - DARK_RATIO[1]), 0.0, 1.0)
+    p_beard = np.maximum(p_beard, dark * textured)
     # scalp hair hanging over the cheeks and jaw (curls, a bob) is not a beard
     p_beard = p_beard * (1.0 - hair.prob)
     P = ras.resize(p_beard)
@@ -352,7 +370,6 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
             + (NONE_PRIOR if bid == "none" else 0.0) - BEARD_PRIOR.get(bid, 0.0)
 
     # ---- glasses ----
-    import cv2
     E, bridge = _glasses_evidence(lab, lm, face, iod, ras)
     feature = np.zeros(shape_hw, np.uint8)
     for ids in (EYE_L, EYE_R, BROW_L, BROW_R):

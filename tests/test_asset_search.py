@@ -90,13 +90,6 @@ def test_light_and_thin_frames_are_found(backend, analyses, frame, colour, thin)
     assert a.avatar.assets["glasses"] != "none"
 
 
-def _jaw_in_shade(rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Light falling off below the nose (linear light x1 at the nose tip to x0.45 at the chin)."""
-    yy = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]][0].astype(np.float32)
-    k = 1 - 0.55 * np.clip((yy - lm[2, 1]) / (lm[152, 1] - lm[2, 1]), 0, 1)
-    return np.clip(((rgb / 255.0) ** 2.2 * k[..., None]) ** (1 / 2.2) * 255, 0, 255).astype(np.uint8)
-
-
 @pytest.mark.parametrize("change", ["warm light", "jaw in shade"])
 def test_a_cast_or_a_shadow_is_not_a_beard(backend, change):
     """person_07 is clean-shaven with a dark shadow of stubble. A warm white balance drew a
@@ -105,11 +98,12 @@ def test_a_cast_or_a_shadow_is_not_a_beard(backend, change):
     lightness, which neither a cast nor shading changes: 'none' wins by a clear margin."""
     from inference.evaluate import beard_label
     from inference.photo_io import Photo, load_photo
+    from training.beard_variants import jaw_in_shade
     from training.robustness import variants
     photo = load_photo(PHOTOS / "person_07.jpg")
     obs = backend.perceiver.observe(photo.rgb)
     rgb = (variants(photo.rgb, obs.person_mask)["warm"] if change == "warm light"
-           else _jaw_in_shade(photo.rgb, obs.landmarks))
+           else jaw_in_shade(photo.rgb, obs.landmarks))
     a = backend.analyze(Photo(rgb, photo.path, photo.sha256, photo.original_size), texture="none")
     assert beard_label(a.avatar.assets["beard"]) == "0"
     scores = a.report["asset_scores"]["beard"]
@@ -134,6 +128,31 @@ def test_hair_colour_survives_a_cast_or_underexposure(backend, photo, change):
     a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
     name = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"]))))
     assert name == read_labels(PHOTOS / "labels.csv")[photo]["hair_color"]
+
+
+@pytest.mark.parametrize("photo,beard,colour", [("person_10.jpg", "short_full", "black"),
+                                                ("person_13.jpg", "short_boxed", "dark_brown"),
+                                                ("person_12.jpg", "long_full", "black")])
+def test_a_dark_beard_on_light_skin_is_a_beard(backend, analyses, photo, beard, colour):
+    """A dark beard has the skin's own hue, only darker: the chroma evidence alone found none
+    of the black or dark brown beards drawn (as strands, lit like the skin) on the sample
+    faces. Darkness against the skin, where the fine texture is busier than the skin's,
+    finds them."""
+    from inference.colors import measure_colors
+    from inference.evaluate import NOT_BEARDS
+    from inference.photo_io import Photo, load_photo
+    from training.beard_variants import beard_mask, with_beard
+    _, out = analyses
+    p = load_photo(PHOTOS / photo)
+    obs = backend.perceiver.observe(p.rgb)
+    lm = obs.landmarks
+    rng = np.random.default_rng(5)
+    cover = beard_mask(out[photo].registration, p.rgb.shape[:2], beard, rng)
+    skin_l = float(measure_colors(p.rgb, lm, obs.person_mask).lab["skin"][0])
+    rgb = with_beard(p.rgb, cover, colour, float(np.linalg.norm(lm[33, :2] - lm[263, :2])), float(lm[1, 0]),
+                     skin_l, rng)
+    a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
+    assert a.avatar.assets["beard"] not in NOT_BEARDS, a.report["asset_scores"]["beard"]
 
 
 @pytest.mark.parametrize("change", ["original", "darker", "warm"])
