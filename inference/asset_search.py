@@ -47,7 +47,7 @@ GLASSES_THRESHOLD = 0.42
 BRIDGE_WEIGHT = 0.25
 RIMLESS_MARGIN = 0.03
 STUBBLE_LEVEL = 0.3       # a stubble mask counts as this much "beard"
-DARK_RATIO = (0.65, 0.40)   # beard evidence from darkness: (L* + 16) as a share of the skin's, 0 .. 1
+DARK_RATIO = (0.75, 0.45)   # beard evidence from darkness: (L* + 16) as a share of the skin's, 0 .. 1
 NONE_PRIOR = 0.03         # "no beard" wins unless a beard explains the lower face clearly
 SPILL_MIN_CHROMA = 12.0  # backdrop chroma (C*ab) from which its spill on the hair is taken out
 # Skin's b* / (L* + 16) under neutral light: 0.16 is the mean over the 13 sample photos (sd

@@ -130,6 +130,16 @@ def test_hair_colour_survives_a_cast_or_underexposure(backend, photo, change):
     assert name == read_labels(PHOTOS / "labels.csv")[photo]["hair_color"]
 
 
+def test_a_moustache_is_drawn_where_there_is_one(analyses):
+    """person_11's thick dark moustache is his most salient feature, but it has the skin's
+    hue and the chroma evidence left him without it (none by 0.11); his darker, textured
+    upper lip now reads as a moustache, and no clean-shaven face gets one."""
+    _, out = analyses
+    assert out["person_11.jpg"].avatar.assets["beard"] == "mustache"
+    for f in ("person_07.jpg", "person_10.jpg", "person_12.jpg", "person_13.jpg"):
+        assert out[f].avatar.assets["beard"] in ("none", "stubble"), f
+
+
 @pytest.mark.parametrize("photo,beard,colour", [("person_10.jpg", "short_full", "black"),
                                                 ("person_13.jpg", "short_boxed", "dark_brown"),
                                                 ("person_12.jpg", "long_full", "black")])
