@@ -11,7 +11,6 @@ analysed again and the row says whether the avatar's hair is ``bald``. Developme
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -54,20 +53,14 @@ def with_scalp(rgb: np.ndarray, hair: np.ndarray, lm: np.ndarray, horseshoe: boo
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("photos", type=Path)
-    ap.add_argument("--labels", type=Path)
-    ap.add_argument("-o", "--out", type=Path, help="write the rows as JSON lines here")
-    ap.add_argument("--save", type=Path, help="save the composited photos here (PNG)")
-    args = ap.parse_args(argv)
-    from PIL import Image
-    from inference.evaluate import read_labels
+    from training.variant_cli import report_row, tool_args, tool_labels, write_rows
+    args = tool_args(__doc__, argv)
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
     from training.robustness import variants
 
-    labels = read_labels(args.labels or args.photos / "labels.csv")
+    labels = tool_labels(args)
     length = {k: v["length"] for k, v in asset_catalogue()["hair"].items()}
     backend = Backend()
     rng = np.random.default_rng(0)
@@ -87,19 +80,15 @@ def main(argv=None) -> int:
                 an = backend.analyze(Photo(img, photo.path, photo.sha256, photo.original_size), texture="none")
                 hid = an.avatar.assets["hair"]
                 region = an.report.get("hair_region", {})
-                rows.append({"file": fname, "case": f"{kind}/{v}", "hair": hid, "length": length.get(hid),
-                             "found": length.get(hid) == "bald", "crown_cover": region.get("crown_cover"),
-                             "scalp_skin": region.get("scalp_skin"), "region": region.get("length")})
-                print(json.dumps(rows[-1]), flush=True)
-                if args.save:
-                    args.save.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(img).save(args.save / f"{Path(fname).stem}_{kind}_{v}.png")
+                row = {"file": fname, "case": f"{kind}/{v}", "hair": hid, "length": length.get(hid),
+                       "found": length.get(hid) == "bald", "crown_cover": region.get("crown_cover"),
+                       "scalp_skin": region.get("scalp_skin"), "region": region.get("length")}
+                report_row(args, rows, row, img, f"{Path(fname).stem}_{kind}_{v}")
     summary = {"bald_found": round(sum(r["found"] for r in rows) / max(len(rows), 1), 3), "heads": len(rows)}
     for kind in ("horseshoe", "shaved"):
         sub = [r for r in rows if r["case"].startswith(kind)]
         summary[f"found_{kind}"] = round(sum(r["found"] for r in sub) / max(len(sub), 1), 3)
-    if args.out:
-        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_rows(args, rows)
     print(json.dumps(summary))
     return 0
 

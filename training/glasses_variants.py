@@ -13,7 +13,6 @@ darker and brighter and smaller, give the false-positive side. Development tool 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -55,20 +54,14 @@ def with_glasses(rgb: np.ndarray, cover: np.ndarray, colour: str) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("photos", type=Path)
-    ap.add_argument("--labels", type=Path)
-    ap.add_argument("-o", "--out", type=Path, help="write the rows as JSON lines here")
-    ap.add_argument("--save", type=Path, help="save the composited photos here (PNG)")
-    args = ap.parse_args(argv)
-    from PIL import Image
-    from inference.evaluate import read_labels
+    from training.variant_cli import report_row, tool_args, tool_labels, write_rows
+    args = tool_args(__doc__, argv)
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
     from training.robustness import variants
 
-    labels = read_labels(args.labels or args.photos / "labels.csv")
+    labels = tool_labels(args)
     frames = [g for g in asset_catalogue()["glasses"] if g != "none"]
     backend = Backend()
     rng = np.random.default_rng(0)
@@ -92,13 +85,10 @@ def main(argv=None) -> int:
             scores = an.report["asset_scores"]["glasses"]
             truth = not name.startswith("none/")
             found = an.avatar.assets["glasses"] != "none"
-            rows.append({"file": fname, "case": name, "truth": truth, "found": found,
-                         "chosen": an.avatar.assets["glasses"],
-                         "best": round(max(v for k, v in scores.items() if k != "none"), 3)})
-            print(json.dumps(rows[-1]), flush=True)
-            if args.save:
-                args.save.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(img).save(args.save / f"{Path(fname).stem}_{name.replace('/', '_')}.png")
+            row = {"file": fname, "case": name, "truth": truth, "found": found,
+                   "chosen": an.avatar.assets["glasses"],
+                   "best": round(max(v for k, v in scores.items() if k != "none"), 3)}
+            report_row(args, rows, row, img, f"{Path(fname).stem}_{name.replace('/', '_')}")
     pos = [r for r in rows if r["truth"]]
     neg = [r for r in rows if not r["truth"]]
     summary = {"frames_found": round(sum(r["found"] for r in pos) / max(len(pos), 1), 3), "frames": len(pos),
@@ -109,8 +99,7 @@ def main(argv=None) -> int:
     for colour in FRAME_COLOURS:
         sub = [r for r in pos if f"/{colour}/" in r["case"]]
         summary[f"found_{colour}"] = round(sum(r["found"] for r in sub) / max(len(sub), 1), 3)
-    if args.out:
-        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_rows(args, rows)
     print(json.dumps(summary))
     return 0
 
