@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.colors import (BROW_L, BROW_R, CHEEK_L, CHEEK_R, EYE_L, EYE_R, FACE_OVAL, FOREHEAD, LIPS_OUTER,
-                              polygon_mask, robust_lab)
+from inference.colors import (BROW_L, BROW_R, EYE_L, EYE_R, FACE_OVAL, LIPS_OUTER, polygon_mask, robust_lab,
+                              skin_region)
 from inference.fit import M_RIG_TO_CAM, FitResult
 from inference.hair_segment import HairSegmentation, segment_hair
 from rigs.asset_geometry import vertex_normals
@@ -350,9 +350,7 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     ratio = cv2.blur((L + 16.0) / (float(skin_lab[0]) + 16.0), (k, k))
     fine = L - cv2.GaussianBlur(L, (0, 0), max(0.7, 0.01 * float(iod)))
     busy = np.sqrt(np.maximum(cv2.blur(fine * fine, (k, k)), 0.0))
-    skin_m = polygon_mask(shape_hw, lm[FOREHEAD]) | polygon_mask(shape_hw, lm[CHEEK_L]) | \
-        polygon_mask(shape_hw, lm[CHEEK_R])
-    textured = np.clip(busy / max(float(np.median(busy[skin_m])), 1e-3) - 1.0, 0.0, 1.0)
+    textured = np.clip(busy / max(float(np.median(busy[skin_region(shape_hw, lm)])), 1e-3) - 1.0, 0.0, 1.0)
     dark = np.clip((DARK_RATIO[0] - ratio) / (DARK_RATIO[0] - DARK_RATIO[1]), 0.0, 1.0)
     p_beard = np.maximum(p_beard, dark * textured)
     # scalp hair hanging over the cheeks and jaw (curls, a bob) is not a beard

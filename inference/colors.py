@@ -54,7 +54,7 @@ def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
 # The brightest pixels of a portrait (catchlights, skin speculars, a white collar, a lit
 # backdrop) reach the top of the range when the camera exposed it right: the 99.9th percentile
 # of the brightest channel is 240-255 on every sample photo and 182-194 when the same photos are
-# made 1.6x darker in linear light. How far it falls short is taken as underexposure.
+# darkened to x0.55 in linear light. How far it falls short is taken as underexposure.
 WHITE_POINT_PERCENTILE = 99.9
 MAX_EXPOSURE_GAIN = 2.5     # a portrait with nothing bright in it is not pushed further
 
@@ -76,6 +76,12 @@ def expose(rgb: np.ndarray, gain: float) -> np.ndarray:
         return rgb
     lin = (np.asarray(rgb, np.float32) / 255.0) ** 2.2 * gain
     return np.clip(lin ** (1 / 2.2) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def skin_region(shape_hw, lm: np.ndarray) -> np.ndarray:
+    """Where the face's own skin is measured: both cheeks and the forehead."""
+    return polygon_mask(shape_hw, lm[CHEEK_L]) | polygon_mask(shape_hw, lm[CHEEK_R]) | \
+        polygon_mask(shape_hw, lm[FOREHEAD])
 
 
 def polygon_mask(shape_hw, points: np.ndarray, hull: bool = True) -> np.ndarray:
@@ -121,7 +127,7 @@ def measure_colors(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
             wb = np.clip(np.median(bright[:, 1:], axis=0), -12, 12) * 0.5
     lab_c = lab
 
-    skin_m = (polygon_mask(hw, lm[CHEEK_L]) | polygon_mask(hw, lm[CHEEK_R]) | polygon_mask(hw, lm[FOREHEAD]))
+    skin_m = skin_region(hw, lm)
     # the middle of the lightness distribution: highlights on oily or dark skin and the
     # shadow side of the face both pull a mean away from the skin's own colour
     skin = robust_lab(lab_c[skin_m], 25, 80)
