@@ -63,6 +63,11 @@ LENGTH_BONUS = 0.5
 # Hanging hair shows its strands: straight hair is not answered with locs or curls, nor
 # coils and locs with a straight curtain (short cuts show too little strand to tell).
 TEXTURE_WEIGHT = 0.15
+# Below the chin the hair region is a lower bound: hair behind the shoulders is hidden, and
+# the cut claims hair over clothes only where it is busier than the cloth. A style that hangs
+# more hair there than the region shows is charged this share of the difference (less hair
+# than the region shows, the whole of it).
+BELOW_CHIN_EXCESS = 0.5
 SKIN, HAIR, BEARD, FRAME, EAR = 1, 2, 3, 4, 5
 # Styles whose defining part (back, crown, curls, a faded side) a front photo barely shows
 # lose ties against the plain style they look like from the front.
@@ -314,11 +319,13 @@ def search_assets(rgb: np.ndarray, lm: np.ndarray, person_mask: np.ndarray, fit:
     wts = np.array([w for _, w in regions])
     P = ras.resize(p_hair)
     fP = _continuous(np.array([P[r].mean() if r.any() else 0.0 for r in R]))
+    below_chin = np.array([False, False, False, True, True, False])    # neck, shoulders
     for hid in cat["hair"]:
         layers = [head_layer] + ([asset_layer(f"hair/{hid}", HAIR)] if f"hair/{hid}" in lib else [])
         M = (ras.draw(layers) == HAIR).astype(np.float32)
         fM = _continuous(np.array([M[r].mean() if r.any() else 0.0 for r in R]))
-        scores["hair"][hid] = float(1.0 - (wts * np.abs(fM - fP)).sum() / wts.sum()
+        err = np.where(below_chin & (fM > fP), BELOW_CHIN_EXCESS * (fM - fP), np.abs(fM - fP))
+        scores["hair"][hid] = float(1.0 - (wts * err).sum() / wts.sum()
                                     - STYLE_PRIOR.get(hid, 0.0)
                                     + (LENGTH_BONUS if cat["hair"][hid]["length"] == hair.length else 0.0)
                                     - (TEXTURE_WEIGHT * abs(hair.texture - cat["hair"][hid].get("curl", 0.0))

@@ -2,6 +2,7 @@
 hair length) against the labels that ship with the sample photos."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,26 @@ def test_exposure_gain_undoes_underexposure_and_leaves_a_right_exposure_alone(ba
     back = measure_colors(expose(dark, g), obs.landmarks, obs.person_mask).lab["skin"]
     as_shot = measure_colors(dark, obs.landmarks, obs.person_mask).lab["skin"]
     assert abs(back[0] - skin[0]) < 1.0 < abs(as_shot[0] - skin[0]) - 5
+
+
+@pytest.mark.parametrize("colour", ["red", "brown", "blonde"])
+def test_long_straight_hair_of_any_colour_stays_long_and_straight(backend, colour):
+    """person_04's long straight hair, given another colour inside its hand-drawn outline
+    (training/hair_colour_variants.py), keeps its length, its straightness and the new
+    colour's class. Red read as box braids while a style that hangs more hair over the
+    shoulders than the region shows there was charged the whole difference (below the chin
+    the region is a lower bound: hair behind the shoulders or over clothes of its colour)."""
+    import cv2
+
+    from inference.avatar import hex_to_rgb
+    from inference.colors import srgb_to_lab
+    from inference.evaluate import hair_color_name
+    from inference.photo_io import Photo, load_photo
+    from training.hair_colour_variants import ALBEDOS, MASKS, hand_mask, recolour
+    p = load_photo(PHOTOS / "person_04.jpg")
+    outline = json.loads(MASKS.read_text())["masks"]["person_04.jpg"]
+    hair = hand_mask(p.rgb.shape[:2], outline) * (backend.perceiver.observe(p.rgb).person_mask > 0.5)
+    rgb = recolour(p.rgb, cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 1.0), ALBEDOS[colour])
+    a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
+    assert a.avatar.assets["hair"] == "long_straight"
+    assert hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"])))) == colour

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 
-def variants(rgb: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-    """Name -> variant image (uint8 RGB). ``mask``: the selfie mask in [0, 1]."""
+def variants(rgb: np.ndarray, mask: np.ndarray, lm: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Name -> variant image (uint8 RGB). ``mask``: the selfie mask in [0, 1]; with the
+    photo's landmarks ``lm`` (pixels) also two tighter framings."""
     import cv2
     img = rgb.astype(np.float32)
     out = {"original": rgb}
@@ -35,6 +36,15 @@ def variants(rgb: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
     k = 320.0 / max(h, w)
     if k < 1:
         out["small"] = cv2.resize(rgb, (int(w * k), int(h * k)), interpolation=cv2.INTER_AREA)
+    if lm is not None:
+        # the framings of a tight studio headshot: from the top of the hair to the collar,
+        # and closer still, the top of the hair cut off by the frame
+        iod = float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+        cx, top, chin = float(lm[[33, 263], 0].mean()), float(lm[10, 1]), float(lm[152, 1])
+        for name, (up, down, side) in (("tight", (1.1, 0.9, 1.9)), ("crown_cut", (0.55, 0.7, 1.7))):
+            y0, y1 = max(int(top - up * iod), 0), min(int(chin + down * iod), h)
+            x0, x1 = max(int(cx - side * iod), 0), min(int(cx + side * iod), w)
+            out[name] = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     return out
 
 
@@ -59,7 +69,7 @@ def main(argv=None) -> int:
     for fname, lab in sorted(labels.items()):
         photo = load_photo(args.photos / fname)
         obs = backend.perceiver.observe(photo.rgb)
-        for vname, rgb in variants(photo.rgb, obs.person_mask).items():
+        for vname, rgb in variants(photo.rgb, obs.person_mask, obs.landmarks).items():
             if args.only and vname not in args.only:
                 continue
             an = backend.analyze(Photo(rgb, photo.path, photo.sha256, photo.original_size), texture="none")
