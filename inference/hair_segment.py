@@ -192,6 +192,10 @@ def segment_hair(lab: np.ndarray, lm: np.ndarray, person_mask: np.ndarray,
             (np.linalg.norm(L[..., 1:] - seed_lab[1:], axis=-1) < 1.6 * tol)
         prob &= (yy < wchin) | near
         prob |= like_seeds & ((yy < wchin) | (busy > 1.5 * cloth_busy))
+        # The cut also loses hair of the backdrop's colour (grey hair before a grey backdrop:
+        # its background model holds the backdrop): where the selfie mask is firm the pixel is
+        # the person's, so hair-coloured pixels unlike the clothes are hair below the chin too
+        prob |= like_seeds & (person > FIRM_PERSON) & (d_cloth > 10.0)
         # a beard is not scalp hair: the rim around the jaw below the mouth (where a full
         # beard spreads past the face outline) is left out, so that a sideburn and beard
         # cannot lead the region into a jacket of their colour
