@@ -5,10 +5,11 @@ to say how the colour reading and the style search do on the hair a new photo br
 the hair inside the hand-drawn outlines of ``tests/data/hair_masks.json`` (the person mask
 trims their coarse edge) is given another colour in linear light: each pixel keeps its
 luminance relative to the hair's median (its strands, shade and highlights) times a colour
-class's albedo. The photo is analysed again; the row says which colour class and which
-style the avatar got. The albedos are this tool's own choice of a typical hair of each class
+class's albedo, before the photo's own backdrop and (``--backdrops``) before the four
+backdrops of :mod:`training.robustness` (a colour against a backdrop of its own shade). The
+photo is analysed again; the row says which colour class and which style the avatar got. The albedos are this tool's own choice of a typical hair of each class
 (a reading against them says the classes are told apart, not where real hair's borders lie).
-Development tool (not CI): ``python -m training.hair_colour_variants PHOTOS [-o rows.jsonl]``.
+Development tool (not CI): ``python -m training.hair_colour_variants PHOTOS [--backdrops] [-o rows.jsonl]``.
 """
 from __future__ import annotations
 
@@ -51,13 +52,15 @@ def main(argv=None) -> int:
     import cv2
 
     from training.variant_cli import report_row, tool_args, tool_labels, write_rows
-    args = tool_args(__doc__, argv)
+    args = tool_args(__doc__, argv, extra=[("--backdrops", {"action": "store_true",
+                                                             "help": "also before white, grey, dark and beige backdrops"})])
     from inference.avatar import hex_to_rgb
     from inference.colors import srgb_to_lab
     from inference.evaluate import hair_color_name
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
+    from training.robustness import variants
 
     labels = tool_labels(args)
     outlines = json.loads(MASKS.read_text())["masks"]
@@ -71,20 +74,29 @@ def main(argv=None) -> int:
         hair = cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 1.0)
         base = backend.analyze(photo, texture="none").avatar.assets["hair"]
         for colour, albedo in ALBEDOS.items():
-            img = recolour(photo.rgb, hair, albedo)
-            an = backend.analyze(Photo(img, photo.path, photo.sha256, photo.original_size), texture="none")
-            av = an.avatar
-            got = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"]))))
-            length = cat[av.assets["hair"]]["length"]
-            row = {"file": fname, "colour": colour, "read": got, "hair_hex": av.colors["hair"],
-                   "style": av.assets["hair"], "style_as_shot": base, "length": length,
-                   "length_label": labels.get(fname, {}).get("hair_length", "")}
-            report_row(args, rows, row, img, f"{Path(fname).stem}_{colour}")
+            recoloured = recolour(photo.rgb, hair, albedo)
+            cases = {"original": recoloured}
+            if args.backdrops:
+                cases.update({k: v for k, v in variants(recoloured, obs.person_mask).items() if k.startswith("bg_")})
+            for backdrop, img in cases.items():
+                an = backend.analyze(Photo(img, photo.path, photo.sha256, photo.original_size), texture="none")
+                av = an.avatar
+                got = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"]))))
+                row = {"file": fname, "colour": colour, "backdrop": backdrop, "read": got,
+                       "hair_hex": av.colors["hair"], "style": av.assets["hair"], "style_as_shot": base,
+                       "length": cat[av.assets["hair"]]["length"],
+                       "length_label": labels.get(fname, {}).get("hair_length", "")}
+                report_row(args, rows, row, img, f"{Path(fname).stem}_{colour}_{backdrop}")
     backend.close()
     summary = {"colour_right": round(float(np.mean([r["read"] == r["colour"] for r in rows])), 3),
                "style_as_shot": round(float(np.mean([r["style"] == r["style_as_shot"] for r in rows])), 3),
                "length_right": round(float(np.mean([r["length"] == r["length_label"] for r in rows
                                                     if r["length_label"]])), 3), "variants": len(rows)}
+    for backdrop in dict.fromkeys(r["backdrop"] for r in rows):
+        sub = [r for r in rows if r["backdrop"] == backdrop]
+        summary[f"colour_right_{backdrop}"] = round(float(np.mean([r["read"] == r["colour"] for r in sub])), 3)
+        summary[f"length_right_{backdrop}"] = round(float(np.mean([r["length"] == r["length_label"] for r in sub
+                                                                    if r["length_label"]])), 3)
     for colour in ALBEDOS:
         summary[f"read_{colour}"] = dict(sorted(
             {r["read"]: sum(x["read"] == r["read"] for x in rows if x["colour"] == colour)

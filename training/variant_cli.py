@@ -1,4 +1,4 @@
-"""What the synthetic-variant tools (glasses, beards, bald heads) share: their command line,
+"""What the synthetic-variant tools (glasses, beards, bald heads, hair colours) share: their command line,
 their labels and where their rows and composited photos go."""
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 
 
-def tool_args(doc: str, argv=None) -> argparse.Namespace:
-    """``PHOTOS [--labels CSV] [-o rows.jsonl] [--save DIR]``, described by ``doc``'s first line."""
+def tool_args(doc: str, argv=None, extra: list[tuple[str, dict]] = ()) -> argparse.Namespace:
+    """``PHOTOS [--labels CSV] [-o rows.jsonl] [--save DIR]``, described by ``doc``'s first
+    line, plus the tool's own ``extra`` options (name, argparse keywords)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("photos", type=Path)
     ap.add_argument("--labels", type=Path)
     ap.add_argument("-o", "--out", type=Path, help="write the rows as JSON lines here")
     ap.add_argument("--save", type=Path, help="save the composited photos here (PNG)")
+    for name, kw in extra:
+        ap.add_argument(name, **kw)
     return ap.parse_args(argv)
 
 
