@@ -52,8 +52,8 @@ def main(argv=None) -> int:
     import cv2
 
     from training.variant_cli import report_row, tool_args, tool_labels, write_rows
-    args = tool_args(__doc__, argv, extra=[("--backdrops", {"action": "store_true",
-                                                             "help": "also before white, grey, dark and beige backdrops"})])
+    args = tool_args(__doc__, argv, extra=(("--backdrops", {"action": "store_true",
+                                                             "help": "also before white, grey, dark and beige backdrops"}),))
     from inference.avatar import hex_to_rgb
     from inference.colors import srgb_to_lab
     from inference.evaluate import hair_color_name

@@ -1,5 +1,5 @@
-"""What the synthetic-variant tools (glasses, beards, bald heads, hair colours) share: their command line,
-their labels and where their rows and composited photos go."""
+"""What the synthetic-variant tools (glasses, beards, bald heads, hair colours) share: their
+command line, their labels and where their rows and composited photos go."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 
-def tool_args(doc: str, argv=None, extra: list[tuple[str, dict]] = ()) -> argparse.Namespace:
+def tool_args(doc: str, argv=None, extra: tuple[tuple[str, dict], ...] = ()) -> argparse.Namespace:
     """``PHOTOS [--labels CSV] [-o rows.jsonl] [--save DIR]``, described by ``doc``'s first
     line, plus the tool's own ``extra`` options (name, argparse keywords)."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
