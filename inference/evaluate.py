@@ -200,6 +200,13 @@ def hair_color_name(lab: np.ndarray) -> str:
     return min(HAIR_COLOR_NAMES, key=lambda n: np.linalg.norm(np.asarray(HAIR_COLOR_NAMES[n]) - lab))
 
 
+def hex_color_name(hex_colour: str) -> str:
+    """:func:`hair_color_name` of an avatar colour (``#rrggbb``, sRGB)."""
+    from inference.avatar import hex_to_rgb
+    from inference.colors import srgb_to_lab
+    return hair_color_name(srgb_to_lab(np.array(hex_to_rgb(hex_colour))))
+
+
 def view_of(rgb: np.ndarray, perceiver) -> View | None:
     """Landmarks, colours and silhouette of an image, or None if no face is found."""
     try:
@@ -279,9 +286,7 @@ def attribute_hits(rows: list[EvalRow], catalogue: dict) -> dict[str, tuple[int,
             elif attr == "hair_length":
                 pred = catalogue["hair"][av["assets"]["hair"]]["length"]
             else:
-                from inference.colors import srgb_to_lab
-                from inference.avatar import hex_to_rgb
-                pred = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av["colors"]["hair"]))))
+                pred = hex_color_name(av["colors"]["hair"])
             hits += pred == r.labels[attr]
             total += 1
         out[attr] = (hits, total)

@@ -119,15 +119,13 @@ def test_hair_colour_survives_a_cast_or_underexposure(backend, photo, change):
     as brown; the cast read off the skin's b* is taken out of the hair's. Underexposed
     (x0.55 in linear light) white read grey, blonde brown and brown black; the colours are
     now read after the photo's white point is brought to full scale."""
-    from inference.avatar import hex_to_rgb
-    from inference.colors import srgb_to_lab
-    from inference.evaluate import hair_color_name
+    from inference.evaluate import hex_color_name
     from inference.photo_io import Photo, load_photo
     from training.robustness import variants
     p = load_photo(PHOTOS / photo)
     rgb = variants(p.rgb, backend.perceiver.observe(p.rgb).person_mask)[change]
     a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
-    name = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"]))))
+    name = hex_color_name(a.avatar.colors["hair"])
     assert name == read_labels(PHOTOS / "labels.csv")[photo]["hair_color"]
 
 
@@ -209,17 +207,12 @@ def test_long_straight_hair_of_any_colour_stays_long_and_straight(backend, colou
     colour's class. Red read as box braids while a style that hangs more hair over the
     shoulders than the region shows there was charged the whole difference (below the chin
     the region is a lower bound: hair behind the shoulders or over clothes of its colour)."""
-    import cv2
-
-    from inference.avatar import hex_to_rgb
-    from inference.colors import srgb_to_lab
-    from inference.evaluate import hair_color_name
+    from inference.evaluate import hex_color_name
     from inference.photo_io import Photo, load_photo
-    from training.hair_colour_variants import ALBEDOS, MASKS, hand_mask, recolour
+    from training.hair_colour_variants import ALBEDOS, MASKS, hair_cover, recolour
     p = load_photo(PHOTOS / "person_04.jpg")
     outline = json.loads(MASKS.read_text())["masks"]["person_04.jpg"]
-    hair = hand_mask(p.rgb.shape[:2], outline) * (backend.perceiver.observe(p.rgb).person_mask > 0.5)
-    rgb = recolour(p.rgb, cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 1.0), ALBEDOS[colour])
+    rgb = recolour(p.rgb, hair_cover(outline, backend.perceiver.observe(p.rgb).person_mask), ALBEDOS[colour])
     a = backend.analyze(Photo(rgb, p.path, p.sha256, p.original_size), texture="none")
     assert a.avatar.assets["hair"] == "long_straight"
-    assert hair_color_name(srgb_to_lab(np.array(hex_to_rgb(a.avatar.colors["hair"])))) == colour
+    assert hex_color_name(a.avatar.colors["hair"]) == colour

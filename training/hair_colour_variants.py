@@ -7,14 +7,16 @@ trims their coarse edge) is given another colour in linear light: each pixel kee
 luminance relative to the hair's median (its strands, shade and highlights) times a colour
 class's albedo, before the photo's own backdrop and (``--backdrops``) before the four
 backdrops of :mod:`training.robustness` (a colour against a backdrop of its own shade). The
-photo is analysed again; the row says which colour class and which style the avatar got. The albedos are this tool's own choice of a typical hair of each class
-(a reading against them says the classes are told apart, not where real hair's borders lie).
-Development tool (not CI): ``python -m training.hair_colour_variants PHOTOS [--backdrops] [-o rows.jsonl]``.
+photo is analysed again; the row says which colour class and which style the avatar got.
+The albedos are this tool's own choice of a typical hair of each class (a reading against
+them says the classes are told apart, not where real hair's borders lie). Development tool
+(not CI): ``python -m training.hair_colour_variants PHOTOS [--backdrops] [-o rows.jsonl]``.
 """
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +30,13 @@ MAX_SCALE = 2.5
 MASKS = Path(__file__).resolve().parent.parent / "tests" / "data" / "hair_masks.json"
 
 
-def hand_mask(shape_hw: tuple[int, int], polygon: list) -> np.ndarray:
-    """(H, W) uint8 mask of a hand-drawn hair outline (photo pixels)."""
+def hair_cover(polygon: list, person_mask: np.ndarray) -> np.ndarray:
+    """(H, W) float hair coverage: a hand-drawn outline (photo pixels) trimmed to the person
+    mask (the outline's coarse edge runs into the backdrop), softened by a pixel."""
     import cv2
-    m = np.zeros(shape_hw, np.uint8)
+    m = np.zeros(person_mask.shape[:2], np.uint8)
     cv2.fillPoly(m, [np.array(polygon, np.int32)], 1)
-    return m
+    return cv2.GaussianBlur((m * (person_mask > 0.5)).astype(np.float32), (0, 0), 1.0)
 
 
 def recolour(rgb: np.ndarray, hair: np.ndarray, albedo) -> np.ndarray:
@@ -49,14 +52,10 @@ def recolour(rgb: np.ndarray, hair: np.ndarray, albedo) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    import cv2
-
     from training.variant_cli import report_row, tool_args, tool_labels, write_rows
-    args = tool_args(__doc__, argv, extra=(("--backdrops", {"action": "store_true",
-                                                             "help": "also before white, grey, dark and beige backdrops"}),))
-    from inference.avatar import hex_to_rgb
-    from inference.colors import srgb_to_lab
-    from inference.evaluate import hair_color_name
+    backdrops = ("--backdrops", {"action": "store_true", "help": "also before white, grey, dark and beige backdrops"})
+    args = tool_args(__doc__, argv, extra=(backdrops,))
+    from inference.evaluate import hex_color_name
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
@@ -70,8 +69,7 @@ def main(argv=None) -> int:
     for fname in sorted(outlines):
         photo = load_photo(args.photos / fname)
         obs = backend.perceiver.observe(photo.rgb)
-        hair = hand_mask(photo.rgb.shape[:2], outlines[fname]) * (obs.person_mask > 0.5)
-        hair = cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 1.0)
+        hair = hair_cover(outlines[fname], obs.person_mask)
         base = backend.analyze(photo, texture="none").avatar.assets["hair"]
         for colour, albedo in ALBEDOS.items():
             recoloured = recolour(photo.rgb, hair, albedo)
@@ -81,8 +79,7 @@ def main(argv=None) -> int:
             for backdrop, img in cases.items():
                 an = backend.analyze(Photo(img, photo.path, photo.sha256, photo.original_size), texture="none")
                 av = an.avatar
-                got = hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"]))))
-                row = {"file": fname, "colour": colour, "backdrop": backdrop, "read": got,
+                row = {"file": fname, "colour": colour, "backdrop": backdrop, "read": hex_color_name(av.colors["hair"]),
                        "hair_hex": av.colors["hair"], "style": av.assets["hair"], "style_as_shot": base,
                        "length": cat[av.assets["hair"]]["length"],
                        "length_label": labels.get(fname, {}).get("hair_length", "")}
@@ -98,9 +95,7 @@ def main(argv=None) -> int:
         summary[f"length_right_{backdrop}"] = round(float(np.mean([r["length"] == r["length_label"] for r in sub
                                                                     if r["length_label"]])), 3)
     for colour in ALBEDOS:
-        summary[f"read_{colour}"] = dict(sorted(
-            {r["read"]: sum(x["read"] == r["read"] for x in rows if x["colour"] == colour)
-             for r in rows if r["colour"] == colour}.items()))
+        summary[f"read_{colour}"] = dict(sorted(Counter(r["read"] for r in rows if r["colour"] == colour).items()))
     write_rows(args, rows)
     print(json.dumps(summary))
     return 0

@@ -55,9 +55,7 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--out", type=Path, help="write the rows as JSON lines here")
     ap.add_argument("--only", nargs="*", help="variant names to run")
     args = ap.parse_args(argv)
-    from inference.avatar import hex_to_rgb
-    from inference.colors import srgb_to_lab
-    from inference.evaluate import beard_label, hair_color_name, read_labels
+    from inference.evaluate import beard_label, hex_color_name, read_labels
     from inference.photo_io import Photo, load_photo
     from inference.pipeline import Backend
     from rigs.catalogue import asset_catalogue
@@ -75,7 +73,7 @@ def main(argv=None) -> int:
             an = backend.analyze(Photo(rgb, photo.path, photo.sha256, photo.original_size), texture="none")
             av = an.avatar
             pred = {"hair_length": cat["hair"][av.assets["hair"]]["length"],
-                    "hair_color": hair_color_name(srgb_to_lab(np.array(hex_to_rgb(av.colors["hair"])))),
+                    "hair_color": hex_color_name(av.colors["hair"]),
                     "beard": beard_label(av.assets["beard"]),
                     "glasses": "1" if av.assets["glasses"] != "none" else "0"}
             row = {"file": fname, "variant": vname, "hair": av.assets["hair"], "hair_hex": av.colors["hair"],
